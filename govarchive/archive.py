@@ -1,0 +1,822 @@
+"""The SQLite archive: the one module that speaks SQL.
+
+Pipelines, the CLI and the query commands all go through :class:`Archive`. The schema lives here, in
+:data:`TABLES` and :data:`INDEXES`; ``docs/archive.md`` documents it for analysts.
+
+Write pattern: the crawler keeps one transaction open and commits every ``batch_size`` articles or
+``batch_seconds`` seconds (WAL + ``synchronous=NORMAL``), so a SIGKILL loses at most the uncommitted batch
+and never leaves half an article: each article's rows are written inside one savepoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+# Columns that define an article's content: a change in any of them makes a new version.
+CONTENT_FIELDS = ("title", "summary", "body_text", "author", "published", "category")
+
+TABLES: dict[str, dict[str, Any]] = {
+    "articles": {
+        "columns": {
+            "id": int,
+            "url": str,  # canonical URL: identity
+            "portal": str,
+            "source_url": str,
+            "final_url": str,
+            "platform": str,
+            "title": str,
+            "summary": str,
+            "body_text": str,
+            "body_html": str,
+            "author": str,
+            "category": str,
+            "published": str,  # ISO 8601 +07:00
+            "published_raw": str,
+            "published_precision": str,
+            "tags": str,  # JSON list, denormalised copy of article_tags for convenience
+            "images": str,  # JSON list of {url, caption}
+            "field_sources": str,  # JSON {field: source}
+            "content_hash": str,
+            "version": int,
+            "duplicate_of": int,  # id of an earlier article with the same content at another portal
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "updated_at": str,  # when the content last changed
+            "fetched_at": str,
+            "run_id": int,
+        },
+        "pk": "id",
+        "not_null": {"url", "portal", "title", "content_hash", "version", "first_seen_at"},
+    },
+    "article_versions": {
+        "columns": {
+            "id": int,
+            "article_id": int,
+            "version": int,
+            "content_hash": str,
+            "title": str,
+            "summary": str,
+            "body_text": str,
+            "body_html": str,
+            "author": str,
+            "category": str,
+            "published": str,
+            "published_raw": str,
+            "tags": str,
+            "attachments": str,
+            "fetched_at": str,
+            "superseded_at": str,
+            "run_id": int,
+        },
+        "pk": "id",
+        "foreign_keys": [("article_id", "articles", "id")],
+        "not_null": {"article_id", "version", "content_hash"},
+    },
+    "tags": {
+        "columns": {"id": int, "name": str},
+        "pk": "id",
+        "not_null": {"name"},
+    },
+    "article_tags": {
+        "columns": {"article_id": int, "tag_id": int, "position": int},
+        "pk": ("article_id", "tag_id"),
+        "foreign_keys": [("article_id", "articles", "id"), ("tag_id", "tags", "id")],
+    },
+    "attachments": {
+        "columns": {"id": int, "article_id": int, "url": str, "name": str, "position": int},
+        "pk": "id",
+        "foreign_keys": [("article_id", "articles", "id")],
+        "not_null": {"article_id", "url"},
+    },
+    "crawl_runs": {
+        "columns": {
+            "id": int,
+            "portal": str,
+            "spider": str,
+            "started_at": str,
+            "finished_at": str,
+            "finish_reason": str,
+            "complete": int,  # 1 when the run walked everything it meant to (finish_reason == finished)
+            "mode": str,  # incremental | full | since
+            "requests": int,
+            "responses": int,
+            "listing_pages": int,
+            "items_new": int,
+            "items_updated": int,
+            "items_unchanged": int,
+            "items_failed": int,
+            "coverage": str,  # JSON {field: share of stored items with the field}
+            "stats": str,  # JSON of selected Scrapy stats
+        },
+        "pk": "id",
+        "not_null": {"portal", "started_at"},
+    },
+    "failures": {
+        "columns": {
+            "id": int,
+            "url": str,
+            "portal": str,
+            "stage": str,  # download | parse | validate | store
+            "reason": str,
+            "status": int,
+            "attempts": int,
+            "first_failed_at": str,
+            "last_failed_at": str,
+            "run_id": int,
+            "extra": str,
+        },
+        "pk": "id",
+        "not_null": {"url", "portal", "stage", "reason"},
+    },
+    "meta": {
+        "columns": {"key": str, "value": str},
+        "pk": "key",
+    },
+}
+
+INDEXES: list[tuple[str, list[str], bool]] = [
+    ("articles", ["url"], True),
+    ("articles", ["portal", "published"], False),
+    ("articles", ["published"], False),
+    ("articles", ["content_hash"], False),
+    ("article_versions", ["article_id", "version"], True),
+    ("tags", ["name"], True),
+    ("article_tags", ["tag_id"], False),
+    ("attachments", ["article_id", "url"], True),
+    ("crawl_runs", ["portal", "started_at"], False),
+    ("failures", ["url"], True),
+    ("failures", ["portal"], False),
+]
+
+# -- full-text search (issue #6; query building lives in govarchive/search.py) -----------------------------
+# Two contentless FTS5 tables over title, summary, body and tags, written by store_article (no triggers: the
+# crawl path and bulk rebuilds stay batched). FTS5's remove_diacritics never folds đ/Đ, so FTS_FOLDED indexes
+# fold()ed text ("Đà Nẵng" -> "da nang") and FTS_EXACT the text as published, so exact-diacritic hits rank first.
+# Their shared rowid is the *search key* (:func:`search_key`): published wall-clock minutes in the high bits and
+# the article id in the low SEARCH_KEY_ID_BITS bits, so `ORDER BY rowid DESC LIMIT n` is newest-first at any
+# archive size and --since/--until are rowid ranges. Article id = rowid & SEARCH_KEY_ID_MASK.
+FTS_FOLDED = "articles_fts"
+FTS_EXACT = "articles_fts_exact"
+FTS_COLUMNS = ("title", "summary", "body", "tags")
+FTS_TOKENIZERS = {FTS_FOLDED: "unicode61 remove_diacritics 2", FTS_EXACT: "unicode61 remove_diacritics 0"}
+FTS_WEIGHTS = (10.0, 4.0, 1.0, 6.0)  # bm25 column weights: title, summary, body, tags
+SEARCH_KEY_ID_BITS = 36
+SEARCH_KEY_ID_MASK = (1 << SEARCH_KEY_ID_BITS) - 1
+_SEARCH_KEY_EPOCH = datetime(1900, 1, 1)
+_SEARCH_KEY_MAX_MINUTES = (1 << (63 - SEARCH_KEY_ID_BITS)) - 1
+
+_fold_func: Any = None
+
+
+def fold_text(text: str | None) -> str:
+    """``portal_spiders.text.fold`` (accent/đ folding, lowercase), imported on first use."""
+    global _fold_func
+    if _fold_func is None:
+        from portal_spiders.text import fold
+
+        _fold_func = fold
+    return _fold_func(text) if text else ""
+
+
+def _minutes(wall_clock: datetime) -> int:
+    minutes = int((wall_clock - _SEARCH_KEY_EPOCH).total_seconds() // 60) + 1
+    return max(1, min(minutes, _SEARCH_KEY_MAX_MINUTES))
+
+
+def search_key(published: str | None, article_id: int) -> int:
+    """FTS rowid of an article: published wall-clock minute (as written, +07:00) << 36 | id; undated sorts last."""
+    minutes = 0
+    if published:
+        try:
+            minutes = _minutes(datetime.fromisoformat(published[:16] if len(published) >= 16 else published[:10]))
+        except ValueError:
+            minutes = 0
+    return (minutes << SEARCH_KEY_ID_BITS) | (article_id & SEARCH_KEY_ID_MASK)
+
+
+def search_key_bounds(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """Rowid range ``[lo, hi)`` for published dates ``since..until`` (YYYY-MM-DD, both inclusive)."""
+    lo = _minutes(datetime.combine(date.fromisoformat(since), datetime.min.time())) if since else None
+    hi = None
+    if until:
+        hi = _minutes(datetime.combine(date.fromisoformat(until) + timedelta(days=1), datetime.min.time()))
+    return (
+        None if lo is None else lo << SEARCH_KEY_ID_BITS,
+        None if hi is None else hi << SEARCH_KEY_ID_BITS,
+    )
+
+
+def _fts_texts(row: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(exact, folded) FTS column values of an article row; deterministic, as contentless deletes need."""
+    try:
+        tags = json.loads(row.get("tags") or "[]")
+    except ValueError:
+        tags = []
+    tag_text = "\n".join(str(t) for t in tags if t) if isinstance(tags, list) else ""
+    exact = tuple(
+        unicodedata.normalize("NFC", v or "")
+        for v in (row.get("title"), row.get("summary"), row.get("body_text"), tag_text)
+    )
+    return exact, tuple(fold_text(v) for v in exact)
+
+
+class ArchiveError(Exception):
+    """The archive file is missing, unreadable or not a govarchive database."""
+
+
+class SearchQueryError(ValueError):
+    """SQLite rejected a full-text expression (govarchive.search quotes user input so this stays internal)."""
+
+
+def utcnow() -> str:
+    """Current UTC instant as ISO 8601 with seconds precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict))
+
+
+class Archive:
+    """A govarchive SQLite database.
+
+    ``Archive(path)`` creates the file and schema when missing; ``Archive.open_existing(path)`` refuses
+    to create anything and raises :class:`ArchiveError` with a clear message instead (for query commands).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        batch_size: int = 50,
+        batch_seconds: float = 5.0,
+        readonly: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.ensure_schema()
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self._pending = 0
+        self._batch_started = time.monotonic()
+
+    # -- opening -------------------------------------------------------------------------------------
+
+    @classmethod
+    def open_existing(cls, path: str | Path, *, readonly: bool = True) -> Archive:
+        """Open an archive that must already exist (used by query commands)."""
+        p = Path(path)
+        if not p.exists():
+            raise ArchiveError(f"archive not found: {p} (run a crawl or `govarchive demo` first, or pass --db)")
+        try:
+            archive = cls(p, readonly=True) if readonly else cls(p)
+            names = set(archive.db.table_names())
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"{p} is not a SQLite database: {exc}") from exc
+        missing = {"articles", "crawl_runs", "meta"} - names
+        if missing:
+            archive.close()
+            raise ArchiveError(f"{p} is not a govarchive archive (missing tables: {', '.join(sorted(missing))})")
+        return archive
+
+    def ensure_schema(self) -> None:
+        """Create every table and index that does not exist yet (idempotent)."""
+        existing = set(self.db.table_names())
+        for name, spec in TABLES.items():
+            if name in existing:
+                continue
+            self.db[name].create(
+                spec["columns"],
+                pk=spec["pk"],
+                not_null=spec.get("not_null"),
+                foreign_keys=spec.get("foreign_keys"),
+            )
+        for table, cols, unique in INDEXES:
+            self.db[table].create_index(cols, unique=unique, if_not_exists=True)
+        self._ensure_search_index(existing)
+        self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+        self.db.commit()
+
+    # -- transactions --------------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        """Count one write; commit when the batch is full or old enough."""
+        if not self.db.conn.in_transaction:
+            self.db.begin()
+            self._batch_started = time.monotonic()
+        self._pending += 1
+        if self._pending >= self.batch_size or time.monotonic() - self._batch_started >= self.batch_seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open batch."""
+        self.db.commit()
+        self._pending = 0
+
+    def close(self) -> None:
+        """Commit what is pending and close the connection."""
+        if not self.readonly:
+            self.commit()
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _begin_if_needed(self) -> None:
+        if not self.db.conn.in_transaction:
+            self.db.begin()
+            self._batch_started = time.monotonic()
+
+    # -- runs ----------------------------------------------------------------------------------------
+
+    def start_run(self, portal: str, *, spider: str | None = None, mode: str = "incremental") -> int:
+        """Insert a ``crawl_runs`` row and commit it at once, so a killed run still leaves a trace."""
+        self.commit()
+        table = self.db["crawl_runs"]
+        table.insert(
+            {"portal": portal, "spider": spider or portal, "started_at": utcnow(), "mode": mode, "complete": 0}
+        )
+        self.db.commit()
+        return int(table.last_pk)
+
+    def finish_run(self, run_id: int, *, finish_reason: str, counts: dict[str, int], coverage: dict[str, float],
+                   stats: dict[str, Any] | None = None) -> None:
+        """Close a run row with its counts, coverage and finish reason, and commit everything."""
+        self.commit()
+        row = {
+            "finished_at": utcnow(),
+            "finish_reason": finish_reason,
+            "complete": 1 if finish_reason == "finished" else 0,
+            "coverage": _json(coverage),
+            "stats": _json(stats or {}),
+        }
+        row.update({k: int(v) for k, v in counts.items()})
+        self.db["crawl_runs"].update(run_id, row)
+        self.db.commit()
+
+    def runs(self, portal: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Latest runs first."""
+        where, params = ("portal = ?", [portal]) if portal else (None, [])
+        return list(self.db["crawl_runs"].rows_where(where, params, order_by="id desc", limit=limit))
+
+    def last_complete_run(self, portal: str) -> dict[str, Any] | None:
+        """The newest run of ``portal`` that finished normally."""
+        rows = list(self.db["crawl_runs"].rows_where(
+            "portal = ? and complete = 1", [portal], order_by="id desc", limit=1))
+        return rows[0] if rows else None
+
+    # -- articles ------------------------------------------------------------------------------------
+
+    def get_article(self, url: str) -> dict[str, Any] | None:
+        """The article row with this canonical URL, or ``None``."""
+        rows = list(self.db["articles"].rows_where("url = ?", [url], limit=1))
+        return rows[0] if rows else None
+
+    def known_urls(self, portal: str) -> set[str]:
+        """Canonical URLs archived for a portal."""
+        return {r[0] for r in self.db.execute("select url from articles where portal = ?", [portal])}
+
+    def is_known(self, url: str) -> bool:
+        """Whether an article with this canonical URL is archived."""
+        return self.db.execute("select 1 from articles where url = ? limit 1", [url]).fetchone() is not None
+
+    def store_article(self, item: dict[str, Any], *, content_hash: str, run_id: int | None = None) -> str:
+        """Insert or update one article; returns ``"new"``, ``"updated"`` or ``"unchanged"``.
+
+        Same URL and hash: only ``last_seen_at`` moves. Same URL and a new hash: the previous content goes
+        to ``article_versions`` and the row shows the latest. The same hash at another portal sets
+        ``duplicate_of`` (syndication is linked, never deleted).
+        """
+        now = utcnow()
+        self._begin_if_needed()
+        with self.db.atomic():
+            existing = self.get_article(item["url"])
+            if existing is not None and existing["content_hash"] == content_hash:
+                self.db["articles"].update(existing["id"], {"last_seen_at": now, "run_id": run_id})
+                outcome = "unchanged"
+            else:
+                row = {k: item.get(k) for k in (
+                    "url", "portal", "source_url", "final_url", "platform", "title", "summary", "body_text",
+                    "body_html", "author", "category", "published", "published_raw", "published_precision",
+                    "fetched_at")}
+                row.update(
+                    tags=_json(item.get("tags") or []),
+                    images=_json(item.get("images") or []),
+                    field_sources=_json(item.get("field_sources") or {}),
+                    content_hash=content_hash,
+                    last_seen_at=now,
+                    updated_at=now,
+                    run_id=run_id,
+                )
+                if existing is None:
+                    row.update(version=1, first_seen_at=now, duplicate_of=self._syndication_source(
+                        content_hash, item["portal"]))
+                    article_id = int(self.db["articles"].insert(row).last_pk)
+                    outcome = "new"
+                else:
+                    article_id = existing["id"]
+                    self._save_version(existing, now, run_id)
+                    row.update(version=existing["version"] + 1)
+                    self.db["articles"].update(article_id, row)
+                    outcome = "updated"
+                self._write_tags(article_id, item.get("tags") or [])
+                self._write_attachments(article_id, item.get("attachments") or [])
+                self._index_article(article_id, row, previous=existing)
+        self._touch()
+        return outcome
+
+    def _syndication_source(self, content_hash: str, portal: str) -> int | None:
+        row = self.db.execute(
+            "select id from articles where content_hash = ? and portal != ? order by id limit 1",
+            [content_hash, portal],
+        ).fetchone()
+        return row[0] if row else None
+
+    def _save_version(self, existing: dict[str, Any], now: str, run_id: int | None) -> None:
+        attachments = [
+            {"url": r["url"], "name": r["name"]}
+            for r in self.db["attachments"].rows_where("article_id = ?", [existing["id"]], order_by="position")
+        ]
+        self.db["article_versions"].insert({
+            "article_id": existing["id"],
+            "version": existing["version"],
+            "content_hash": existing["content_hash"],
+            **{k: existing[k] for k in ("title", "summary", "body_text", "body_html", "author", "category",
+                                        "published", "published_raw", "tags", "fetched_at")},
+            "attachments": _json(attachments),
+            "superseded_at": now,
+            "run_id": run_id,
+        })
+
+    def _write_tags(self, article_id: int, tags: Iterable[str]) -> None:
+        self.db.execute("delete from article_tags where article_id = ?", [article_id])
+        for position, name in enumerate(dict.fromkeys(t for t in tags if t)):
+            self.db.execute("insert or ignore into tags (name) values (?)", [name])
+            tag_id = self.db.execute("select id from tags where name = ?", [name]).fetchone()[0]
+            self.db.execute(
+                "insert or ignore into article_tags (article_id, tag_id, position) values (?, ?, ?)",
+                [article_id, tag_id, position],
+            )
+
+    def _write_attachments(self, article_id: int, attachments: Iterable[dict[str, str]]) -> None:
+        self.db.execute("delete from attachments where article_id = ?", [article_id])
+        seen: set[str] = set()
+        for position, att in enumerate(attachments):
+            if not att.get("url") or att["url"] in seen:
+                continue
+            seen.add(att["url"])
+            self.db["attachments"].insert(
+                {"article_id": article_id, "url": att["url"], "name": att.get("name"), "position": position}
+            )
+
+    def versions(self, article_id: int) -> list[dict[str, Any]]:
+        """Earlier versions of an article, oldest first."""
+        return list(self.db["article_versions"].rows_where(
+            "article_id = ?", [article_id], order_by="version"))
+
+    def attachments(self, article_id: int) -> list[dict[str, Any]]:
+        """Attachments of an article in page order."""
+        return list(self.db["attachments"].rows_where("article_id = ?", [article_id], order_by="position"))
+
+    # -- failures ------------------------------------------------------------------------------------
+
+    def record_failure(self, *, url: str, portal: str, stage: str, reason: str, status: int | None = None,
+                       run_id: int | None = None, extra: dict[str, Any] | None = None) -> None:
+        """Record (or bump) a failed URL; later runs retry it and :meth:`clear_failure` removes it."""
+        now = utcnow()
+        self._begin_if_needed()
+        self.db.execute(
+            """
+            insert into failures (url, portal, stage, reason, status, attempts, first_failed_at, last_failed_at,
+                                  run_id, extra)
+            values (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+            on conflict(url) do update set
+                portal = excluded.portal, stage = excluded.stage, reason = excluded.reason,
+                status = excluded.status, attempts = failures.attempts + 1,
+                last_failed_at = excluded.last_failed_at, run_id = excluded.run_id, extra = excluded.extra
+            """,
+            [url, portal, stage, reason[:2000], status, now, now, run_id, _json(extra or {})],
+        )
+        self._touch()
+
+    def clear_failure(self, url: str) -> None:
+        """Forget a failure once its URL has been archived."""
+        self._begin_if_needed()
+        self.db.execute("delete from failures where url = ?", [url])
+
+    def failures(self, portal: str | None = None) -> list[dict[str, Any]]:
+        """Open failures, newest first."""
+        where, params = ("portal = ?", [portal]) if portal else (None, [])
+        return list(self.db["failures"].rows_where(where, params, order_by="last_failed_at desc"))
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def count(self, table: str = "articles", where: str | None = None, params: Iterable[Any] = ()) -> int:
+        """Row count of a table, optionally filtered."""
+        sql = f"select count(*) from [{table}]" + (f" where {where}" if where else "")
+        return int(self.db.execute(sql, list(params)).fetchone()[0])
+
+    def iter_articles(self, where: str | None = None, params: Iterable[Any] = (),
+                      order_by: str = "id") -> Iterator[dict[str, Any]]:
+        """Stream article rows (a cursor, not a list)."""
+        yield from self.db["articles"].rows_where(where, list(params), order_by=order_by)
+
+    def article_tags(self, article_id: int) -> list[str]:
+        """Tag names of an article in page order."""
+        return [r[0] for r in self.db.execute(
+            "select t.name from article_tags at join tags t on t.id = at.tag_id where at.article_id = ? "
+            "order by at.position", [article_id])]
+
+    def portal_summary(self) -> list[dict[str, Any]]:
+        """Per-portal article counts and newest publication time."""
+        cur = self.db.execute(
+            "select portal, count(*) as articles, max(published) as newest, max(last_seen_at) as last_seen "
+            "from articles group by portal order by portal")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    # -- full-text search (issue #6) -----------------------------------------------------------------------------
+
+    def _ensure_search_index(self, existing: set[str]) -> None:
+        """Create the FTS5 tables when missing; an archive that already has articles gets them indexed once."""
+        created = False
+        for name, tokenizer in FTS_TOKENIZERS.items():
+            if name not in existing:
+                self.db.execute(
+                    f"create virtual table [{name}] using fts5({', '.join(FTS_COLUMNS)}, content='', "
+                    f"tokenize='{tokenizer}')")
+                created = True
+        if created and self.count("articles"):
+            self.rebuild_search_index(optimize=False)
+
+    def search_index_ready(self) -> bool:
+        """Whether both FTS5 tables exist (archives created before issue #6 get them on a writable open)."""
+        names = set(self.db.table_names())
+        return FTS_FOLDED in names and FTS_EXACT in names
+
+    def _fts_write(self, key: int, exact: tuple[str, ...], folded: tuple[str, ...], *, delete: bool = False) -> None:
+        cols = ", ".join(FTS_COLUMNS)
+        for table, values in ((FTS_EXACT, exact), (FTS_FOLDED, folded)):
+            if delete:
+                sql = f"insert into [{table}] ([{table}], rowid, {cols}) values ('delete', ?, ?, ?, ?, ?)"
+            else:
+                sql = f"insert into [{table}] (rowid, {cols}) values (?, ?, ?, ?, ?)"
+            self.db.execute(sql, [key, *values])
+
+    def _index_article(self, article_id: int, row: dict[str, Any], *, previous: dict[str, Any] | None) -> None:
+        """Keep the FTS tables in step with one stored article (called inside store_article's savepoint)."""
+        if previous is not None:
+            # Contentless FTS5 deletes need the values that were indexed: rebuilt from the stored row.
+            self._fts_write(search_key(previous.get("published"), article_id), *_fts_texts(previous), delete=True)
+        self._fts_write(search_key(row.get("published"), article_id), *_fts_texts(row))
+
+    def rebuild_search_index(self, *, optimize: bool = True, chunk: int = 2000) -> int:
+        """Re-create the full-text index from ``articles`` in one transaction; returns the articles indexed.
+
+        Rows are read in search-key order (published, id), which FTS5 appends cheaply; ``optimize`` merges the
+        index into one segment afterwards (faster queries after a bulk load).
+        """
+        self.commit()
+        cols = ", ".join(FTS_COLUMNS)
+        inserts = {t: f"insert into [{t}] (rowid, {cols}) values (?, ?, ?, ?, ?)" for t in (FTS_EXACT, FTS_FOLDED)}
+        reader = self.db.conn.execute(
+            "select id, published, title, summary, body_text, tags from articles order by published, id")
+        names = [d[0] for d in reader.description]
+        done = 0
+        with self.db.conn:
+            for table in inserts:
+                self.db.conn.execute(f"insert into [{table}] ([{table}]) values ('delete-all')")
+            while True:
+                batch = reader.fetchmany(chunk)
+                if not batch:
+                    break
+                exact_rows, folded_rows = [], []
+                for values in batch:
+                    row = dict(zip(names, values, strict=True))
+                    key = search_key(row["published"], row["id"])
+                    exact, folded = _fts_texts(row)
+                    exact_rows.append((key, *exact))
+                    folded_rows.append((key, *folded))
+                exact_rows.sort()
+                folded_rows.sort()
+                self.db.conn.executemany(inserts[FTS_EXACT], exact_rows)
+                self.db.conn.executemany(inserts[FTS_FOLDED], folded_rows)
+                done += len(batch)
+            if optimize:
+                for table in inserts:
+                    self.db.conn.execute(f"insert into [{table}] ([{table}]) values ('optimize')")
+        return done
+
+    def bulk_insert_articles(self, rows: Iterable[dict[str, Any]], *, index: bool = True, chunk: int = 5000) -> int:
+        """Insert many *new* articles fast (imports, synthetic data, benchmarks); returns the number inserted.
+
+        No versioning or syndication lookup: every row must have a new ``url``. ``tags`` (list) and
+        ``attachments`` (list of {url, name}) are written to their tables. Commits every ``chunk`` rows. With
+        ``index=False`` the FTS tables are left alone: call :meth:`rebuild_search_index` afterwards (faster
+        for millions of rows).
+        """
+        self.commit()
+        now = utcnow()
+        cols = [c for c in TABLES["articles"]["columns"] if c != "id"]
+        insert_sql = f"insert into articles ({', '.join(cols)}) values ({', '.join('?' * len(cols))})"
+        conn = self.db.conn
+        tag_ids = {name: tag_id for tag_id, name in conn.execute("select id, name from tags")}
+        count = 0
+        pending: list[tuple[int, tuple[str, ...], tuple[str, ...]]] = []
+
+        def flush() -> None:
+            for key, exact, folded in sorted(pending):
+                self._fts_write(key, exact, folded)
+            pending.clear()
+            conn.commit()
+
+        for item in rows:
+            row = dict(item)
+            tags = [t for t in dict.fromkeys(row.get("tags") or []) if t]
+            attachments = row.pop("attachments", None) or []
+            row["tags"] = _json(tags)
+            for key in ("images", "field_sources"):
+                if row.get(key) is not None and not isinstance(row[key], str):
+                    row[key] = _json(row[key])
+            row.setdefault("version", 1)
+            row.setdefault("first_seen_at", now)
+            row.setdefault("last_seen_at", row["first_seen_at"])
+            row.setdefault("updated_at", row["first_seen_at"])
+            article_id = int(conn.execute(insert_sql, [row.get(c) for c in cols]).lastrowid)
+            for position, name in enumerate(tags):
+                if name not in tag_ids:
+                    tag_ids[name] = int(conn.execute("insert into tags (name) values (?)", [name]).lastrowid)
+                conn.execute("insert or ignore into article_tags (article_id, tag_id, position) values (?, ?, ?)",
+                             [article_id, tag_ids[name], position])
+            for position, att in enumerate(attachments):
+                conn.execute("insert or ignore into attachments (article_id, url, name, position) values (?, ?, ?, ?)",
+                             [article_id, att["url"], att.get("name"), position])
+            if index:
+                pending.append((search_key(row.get("published"), article_id), *_fts_texts(row)))
+            count += 1
+            if count % chunk == 0:
+                flush()
+        flush()
+        return count
+
+    def _article_filters(self, filters: dict[str, Any] | None, *, dates: bool) -> tuple[list[str], list[Any]]:
+        """SQL conditions on alias ``a`` (articles) for portal / author / tag (and date) filters."""
+        filters = filters or {}
+        where: list[str] = []
+        params: list[Any] = []
+        portals = filters.get("portal")
+        if portals:
+            portals = [portals] if isinstance(portals, str) else list(portals)
+            where.append(f"a.portal in ({', '.join('?' * len(portals))})")
+            params.extend(portals)
+        if filters.get("author"):
+            if not getattr(self, "_fold_sql_registered", False):
+                self.db.conn.create_function("govarchive_fold", 1, fold_text, deterministic=True)
+                self._fold_sql_registered = True
+            where.append("instr(govarchive_fold(a.author), ?) > 0")
+            params.append(fold_text(filters["author"]))
+        tags = filters.get("tag")
+        for tag in [tags] if isinstance(tags, str) else list(tags or []):
+            wanted = fold_text(tag).strip()
+            ids = [tid for tid, name in self.db.execute("select id, name from tags") if fold_text(name) == wanted]
+            where.append(
+                f"a.id in (select article_id from article_tags where tag_id in ({', '.join('?' * len(ids))}))"
+                if ids else "0")
+            params.extend(ids)
+        if dates and filters.get("since"):
+            where.append("a.published >= ?")
+            params.append(filters["since"])
+        if dates and filters.get("until"):
+            where.append("a.published < ?")
+            params.append((date.fromisoformat(filters["until"]) + timedelta(days=1)).isoformat())
+        return where, params
+
+    def fts_search(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
+                   limit: int = 20, with_score: bool = False, min_key: int | None = None) -> list[tuple[int, Any]]:
+        """``(search_key, bm25 or None)`` of articles matching an FTS5 expression, newest first, at most ``limit``.
+
+        ``exact`` searches the unfolded index; filters: portal, author, tag, since, until (dates are rowid
+        ranges); ``min_key`` restricts to keys >= it. Raises :class:`SearchQueryError` for an invalid expression.
+        """
+        table = FTS_EXACT if exact else FTS_FOLDED
+        filters = filters or {}
+        lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
+        if min_key is not None:
+            lo = min_key if lo is None else max(lo, min_key)
+        where, params = [f"[{table}] match ?"], [expression]
+        if lo is not None:
+            where.append(f"[{table}].rowid >= ?")
+            params.append(lo)
+        if hi is not None:
+            where.append(f"[{table}].rowid < ?")
+            params.append(hi)
+        conditions, extra = self._article_filters(filters, dates=False)
+        join = f" join articles a on a.id = ([{table}].rowid & {SEARCH_KEY_ID_MASK})" if conditions else ""
+        score = f"bm25([{table}], {', '.join(map(str, FTS_WEIGHTS))})" if with_score else "null"
+        sql = (f"select [{table}].rowid, {score} from [{table}]{join} where {' and '.join(where + conditions)} "
+               f"order by [{table}].rowid desc limit ?")
+        try:
+            return [(int(k), s) for k, s in self.db.execute(sql, [*params, *extra, int(limit)])]
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc):
+                raise SearchQueryError(str(exc)) from exc
+            raise
+
+    def articles_by_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Rows (without ``body_html``) of these article ids, keyed by id."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        cur = self.db.execute(
+            "select id, url, portal, title, summary, body_text, author, category, published, tags, version "
+            f"from articles where id in ({', '.join('?' * len(ids))})", ids)
+        names = [d[0] for d in cur.description]
+        return {r[0]: dict(zip(names, r, strict=True)) for r in cur}
+
+    def article_by_id(self, article_id: int) -> dict[str, Any] | None:
+        """The article row with this id, or ``None``."""
+        rows = list(self.db["articles"].rows_where("id = ?", [article_id], limit=1))
+        return rows[0] if rows else None
+
+    def iter_export(self, filters: dict[str, Any] | None = None, *, expression: str | None = None,
+                    include_html: bool = False) -> Iterator[dict[str, Any]]:
+        """Stream articles for export (a cursor: constant memory), with ``tags`` and ``attachments`` as JSON text.
+
+        Without ``expression``: filtered articles in id order. With an FTS5 ``expression`` (folded index):
+        the matches, newest first.
+        """
+        columns = ["id", "url", "portal", "title", "summary", "body_text", "author", "category", "published",
+                   "published_precision", "version", "first_seen_at", "last_seen_at", "updated_at", "duplicate_of"]
+        if include_html:
+            columns.append("body_html")
+        select = ", ".join(f"a.{c}" for c in columns) + (
+            ", (select json_group_array(name) from (select t.name from article_tags at join tags t"
+            " on t.id = at.tag_id where at.article_id = a.id order by at.position)) as tags"
+            ", (select json_group_array(json_object('url', url, 'name', name)) from (select url, name"
+            " from attachments where article_id = a.id order by position)) as attachments")
+        if expression:
+            lo, hi = search_key_bounds((filters or {}).get("since"), (filters or {}).get("until"))
+            where, params = [f"[{FTS_FOLDED}] match ?"], [expression]
+            for op, bound in ((">=", lo), ("<", hi)):
+                if bound is not None:
+                    where.append(f"[{FTS_FOLDED}].rowid {op} ?")
+                    params.append(bound)
+            conditions, extra = self._article_filters(filters, dates=False)
+            sql = (f"select {select} from [{FTS_FOLDED}] join articles a on a.id = ([{FTS_FOLDED}].rowid & "
+                   f"{SEARCH_KEY_ID_MASK}) where {' and '.join(where + conditions)} order by [{FTS_FOLDED}].rowid desc")
+            params += extra
+        else:
+            conditions, params = self._article_filters(filters, dates=True)
+            sql = f"select {select} from articles a" + (f" where {' and '.join(conditions)}" if conditions else "")
+            sql += " order by a.id"
+        try:
+            cursor = self.db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                raise SearchQueryError(str(exc)) from exc
+            raise
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            yield dict(zip(names, values, strict=True))
+
+    def latest_runs(self) -> list[dict[str, Any]]:
+        """The newest crawl run of each portal."""
+        return list(self.db["crawl_runs"].rows_where(
+            "id in (select max(id) from crawl_runs group by portal)", order_by="portal"))
+
+    def open_failures_by_portal(self) -> dict[str, int]:
+        """Open (not yet recovered) failures per portal."""
+        return dict(self.db.execute("select portal, count(*) from failures group by portal order by portal"))
+
+    def newest_article(self) -> dict[str, Any] | None:
+        """The article with the latest ``published`` time."""
+        rows = list(self.db["articles"].rows_where(
+            "published is not null", select="id, portal, title, published, url", order_by="published desc", limit=1))
+        return rows[0] if rows else None

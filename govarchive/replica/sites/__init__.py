@@ -1,0 +1,146 @@
+"""Replica sites: one module per platform, rendering :mod:`govarchive.replica.content` in its markup.
+
+A module defines a :class:`ReplicaSite` subclass with ``platform = "<platform name>"``; it is discovered
+automatically, like the platform parsers.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from functools import cache
+from typing import ClassVar
+from urllib.parse import quote
+
+from govarchive.replica.content import ReplicaArticle
+from portal_spiders.registry import PortalConfig
+
+# A one-page PDF, so attachment links resolve to real files.
+PDF_BYTES = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
+             b"endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+@dataclass
+class Reply:
+    """An HTTP reply of the replica."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def esc(text: str) -> str:
+    """HTML-escape text for templates."""
+    return html.escape(text, quote=True)
+
+
+class ReplicaSite:
+    """Base of a replica portal. Subclasses render listings and articles in their platform's markup."""
+
+    platform: ClassVar[str] = ""
+    per_page: ClassVar[int] = 5
+
+    def __init__(self, portal: PortalConfig, articles: list[ReplicaArticle]) -> None:
+        self.portal = portal
+        self.articles = sorted(articles, key=lambda a: a.published, reverse=True)
+        self.broken = False  # when True, article pages lose their title markup (a "redesign")
+        self.host = portal.hosts[0]
+
+    # -- mutation (tests) ------------------------------------------------------------------------------
+
+    def add_articles(self, articles: list[ReplicaArticle]) -> None:
+        """Publish articles; listings stay newest first."""
+        self.articles = sorted([*articles, *self.articles], key=lambda a: a.published, reverse=True)
+
+    def edit_article(self, article_id: int, **changes: object) -> ReplicaArticle:
+        """Change an article in place (a correction published by the portal)."""
+        for i, art in enumerate(self.articles):
+            if art.id == article_id:
+                self.articles[i] = art.edited(**changes)
+                return self.articles[i]
+        raise KeyError(article_id)
+
+    def find(self, article_id: int) -> ReplicaArticle | None:
+        """An article by id."""
+        return next((a for a in self.articles if a.id == article_id), None)
+
+    # -- URLs -------------------------------------------------------------------------------------------
+
+    def absolute(self, path: str) -> str:
+        """Real URL of a path on this portal."""
+        return f"https://{self.host}{path}"
+
+    def article_path(self, article: ReplicaArticle) -> str:
+        """Path (and query) of an article page."""
+        raise NotImplementedError
+
+    def attachment_url(self, path: str) -> str:
+        """Real URL of an attachment path as a browser would request it (spaces percent-encoded)."""
+        return self.absolute(quote(path))
+
+    # -- ground truth ------------------------------------------------------------------------------------
+
+    def expected(self, article: ReplicaArticle) -> dict[str, object]:
+        """What the archive must hold for ``article`` after a crawl."""
+        return {
+            "title": article.title,
+            "published": article.published.isoformat(),
+            "author": article.author,
+            "tags": article.tags,
+            "attachments": [{"url": self.attachment_url(a.path), "name": a.name} for a in article.attachments],
+            "summary": article.lead,
+            "paragraphs": article.paragraphs,
+        }
+
+    @property
+    def live_articles(self) -> list[ReplicaArticle]:
+        """Articles a complete crawl must archive (not the deliberately malformed ones)."""
+        return [a for a in self.articles if not a.malformed]
+
+    # -- serving ------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
+        """Serve one request; ``None`` means 404."""
+        if path == "/robots.txt":
+            return Reply(200, b"User-agent: *\nDisallow: /_layouts/\nDisallow: /admin/\n", "text/plain")
+        for art in self.articles:
+            for att in art.attachments:
+                if path == att.path:
+                    ctype = "application/pdf" if path.endswith(".pdf") else "application/octet-stream"
+                    return Reply(200, PDF_BYTES, ctype)
+        if path.endswith((".png", ".jpg")):
+            return Reply(200, PNG_BYTES, "image/png")
+        return self.route(method, path, query, form)
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
+        """Platform-specific pages."""
+        raise NotImplementedError
+
+    def page_of(self, articles: list[ReplicaArticle], page: int) -> tuple[list[ReplicaArticle], bool]:
+        """One listing page of ``articles`` and whether another page follows."""
+        start = (page - 1) * self.per_page
+        return articles[start:start + self.per_page], start + self.per_page < len(articles)
+
+    @staticmethod
+    def html(body: str, status: int = 200) -> Reply:
+        """An HTML reply."""
+        return Reply(status, body.encode("utf-8"))
+
+
+@cache
+def site_classes() -> dict[str, type[ReplicaSite]]:
+    """Replica site classes by platform name."""
+    found: dict[str, type[ReplicaSite]] = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, ReplicaSite) and obj.platform and \
+                    obj.__module__ == module.__name__:
+                found[obj.platform] = obj
+    return found

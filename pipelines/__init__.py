@@ -1,0 +1,1 @@
+"""Item pipelines, small and single-purpose, in order: normalize → validate → dedupe → store."""

@@ -1,0 +1,99 @@
+"""Store: write articles and failures to the SQLite archive and keep the run record.
+
+Only :class:`govarchive.archive.Archive` speaks SQL; this pipeline calls it. One ``crawl_runs`` row is
+opened when the spider opens (and committed at once, so a killed run leaves a trace) and closed with the
+finish reason, counts and per-field coverage when the spider closes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from govarchive.archive import Archive
+from portal_spiders.items import ArticleItem, PageFailure
+
+COVERAGE_FIELDS = ("title", "published", "author", "summary", "body_text", "tags", "attachments", "category",
+                   "images")
+
+
+class StorePipeline:
+    """Persist items through :class:`Archive`; count new / updated / unchanged / failed."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.archive: Archive | None = None
+        self.run_id: int | None = None
+        self.counts: Counter[str] = Counter()
+        self.coverage: Counter[str] = Counter()
+        self.stored = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        """Scrapy factory; the run is finished on ``spider_closed``, which carries the finish reason."""
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        """Open the archive and start the run record."""
+        spider = self.crawler.spider
+        self.archive = Archive(
+            self.settings.get("ARCHIVE_DB"),
+            batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
+            batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
+        )
+        self.run_id = self.archive.start_run(spider.name, spider=type(spider).__name__,
+                                             mode=getattr(spider, "crawl_mode", "full"))
+        spider.archive_run_id = self.run_id
+
+    def process_item(self, item: Any) -> Any:
+        """Store an article or record a failure."""
+        assert self.archive is not None
+        if isinstance(item, PageFailure):
+            self.archive.record_failure(url=item.url, portal=item.portal, stage=item.stage, reason=item.reason,
+                                        status=item.status, run_id=self.run_id, extra=item.extra)
+            self.counts["items_failed"] += 1
+            return item
+        if isinstance(item, ArticleItem):
+            data = ItemAdapter(item).asdict()
+            outcome = self.archive.store_article(data, content_hash=item.content_hash or "", run_id=self.run_id)
+            for url in {item.url, item.source_url, item.final_url}:
+                if url:
+                    self.archive.clear_failure(url)
+            self.counts[f"items_{outcome}"] += 1
+            self.stored += 1
+            for name in COVERAGE_FIELDS:
+                if data.get(name):
+                    self.coverage[name] += 1
+            self.crawler.stats.inc_value(f"govarchive/items_{outcome}")
+        return item
+
+    def close_spider(self) -> None:
+        """Commit the last batch (the run row is closed on ``spider_closed``)."""
+        if self.archive is not None:
+            self.archive.commit()
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """Close the run row with counts, coverage and the finish reason, then the archive."""
+        if self.archive is None or self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        counts = {k: self.counts.get(k, 0) for k in ("items_new", "items_updated", "items_unchanged",
+                                                       "items_failed")}
+        counts["requests"] = int(stats.get("downloader/request_count", 0))
+        counts["responses"] = int(stats.get("downloader/response_count", 0))
+        counts["listing_pages"] = int(stats.get("govarchive/listing_pages", 0))
+        coverage = {name: round(self.coverage[name] / self.stored, 4) if self.stored else 0.0
+                    for name in COVERAGE_FIELDS}
+        keep = {k: v for k, v in stats.items() if isinstance(v, int | float | str) and (
+            k.startswith(("downloader/response_status_count", "govarchive/", "retry/", "log_count/ERROR",
+                          "item_dropped_count", "robotstxt/")))}
+        self.archive.finish_run(self.run_id, finish_reason=reason, counts=counts, coverage=coverage, stats=keep)
+        self.archive.close()
+        self.archive = None

@@ -1,0 +1,1 @@
+"""govarchive Scrapy project: settings, items, platform parsers and generated portal spiders."""

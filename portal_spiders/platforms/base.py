@@ -1,0 +1,719 @@
+"""Shared extraction machinery for platform parsers.
+
+A platform parser is pure: a Scrapy response in, an :class:`ArticleItem` or a :class:`ListingPage` out; no
+database, no globals, no network. Each field is read from the most robust signal first and the winning
+source is recorded in ``item.field_sources``:
+
+1. visible labels (``Tác giả:``, ``Tag:``, ``File đính kèm``, ``Ngày đăng:`` ...),
+2. machine metadata (JSON-LD, ``article:*`` / OpenGraph meta, ``itemprop``, ``<time datetime>``),
+3. the platform's CSS selectors (overridable per portal from the registry),
+4. generic heuristics last.
+
+Before anything is read, the DOM is cleaned: comments, scripts, styles, inline ``display:none`` elements,
+SharePoint's suite bar and ribbon, and each platform's "related news" boxes are removed, so hidden chrome
+such as SharePoint's "Sign In" can never leak into a field.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+import lxml.html
+from lxml_html_clean import Cleaner
+from parsel import Selector
+from w3lib.url import safe_url_string
+from scrapy import Request
+from scrapy.http import FormRequest, HtmlResponse, TextResponse
+
+from portal_spiders.dates import parse_date_info
+from portal_spiders.items import ArticleItem
+from portal_spiders.text import clean_multiline, clean_text
+from portal_spiders.urls import canonical_url
+
+# --- DOM cleaning -------------------------------------------------------------------------------------------
+
+ALWAYS_REMOVE = (
+    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "form input", "select",
+    "button", "link",
+)
+# SharePoint chrome that is hidden by CSS but still present in the HTML (see the mas-portal trap).
+CHROME_SELECTORS = (
+    "#suiteBar", "#s4-ribbonrow", "#ms-designer-ribbon", "#s4-statusbarcontainer", ".ms-hide",
+    "#ctl00_IdWelcome", ".ms-signInLink", "#DeltaSPWebPartManager", "[hidden]", "[aria-hidden=true]",
+)
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "header", "footer", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "tr", "blockquote", "figure", "figcaption", "pre", "dl", "dt", "dd", "aside", "main", "br", "hr",
+})
+
+BODY_CLEANER = Cleaner(
+    scripts=True, javascript=True, comments=True, style=True, inline_style=True, links=True, meta=True,
+    page_structure=True, processing_instructions=True, embedded=True, frames=True, forms=True, annoying_tags=True,
+    remove_unknown_tags=False, safe_attrs_only=True, safe_attrs=frozenset({"href", "src", "alt", "title", "colspan",
+                                                                             "rowspan"}),
+)
+
+
+def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlElement:
+    """Parse ``html`` and strip everything that is not visible content."""
+    root = lxml.html.document_fromstring(html or "<html></html>")
+    for node in root.xpath("//comment() | //processing-instruction()"):
+        _drop(node)
+    selectors = (*ALWAYS_REMOVE, *CHROME_SELECTORS, *extra_remove)
+    sel = Selector(root=root, type="html")
+    for css in selectors:
+        for node in sel.css(css):
+            _drop(node.root)
+    for node in root.xpath("//*[@style]"):
+        if HIDDEN_STYLE.search(node.get("style", "")):
+            _drop(node)
+    return root
+
+
+def _drop(node: Any) -> None:
+    """Remove a node but keep its tail text attached to the document."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    tail = node.tail
+    if tail:
+        prev = node.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(node)
+
+
+def element_text(node: Any) -> str:
+    """Visible text of an element with paragraph breaks between block elements."""
+    parts: list[str] = []
+
+    def walk(el: Any) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        block = tag.lower() in BLOCK_TAGS
+        if block:
+            parts.append("\n\n")
+        if el.text and tag:
+            parts.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if block:
+            parts.append("\n\n")
+
+    walk(node)
+    return clean_multiline("".join(parts)) or ""
+
+
+def inline_text(node: Any) -> str:
+    """Text of an element on one line."""
+    if isinstance(node, str):
+        return clean_text(node) or ""
+    return clean_text(" ".join(node.itertext())) or ""
+
+
+# --- results ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListingEntry:
+    """An article link found on a listing page, feed or sitemap, with whatever hints came with it."""
+
+    url: str
+    title: str | None = None
+    published: str | None = None  # raw date string shown beside the link, if any
+
+
+@dataclass
+class ListingPage:
+    """What a listing page yields: article links (newest first, as the page orders them) and next pages."""
+
+    entries: list[ListingEntry] = field(default_factory=list)
+    next_requests: list[Request] = field(default_factory=list)
+
+
+class ExtractionError(Exception):
+    """A page could not be read as an article (the reason is recorded as a failure)."""
+
+
+# --- the platform base class --------------------------------------------------------------------------------
+
+LABELS: dict[str, tuple[str, ...]] = {
+    "author": ("Tác giả", "Tác giả bài viết", "Người viết", "Bài và ảnh", "Bài, ảnh", "Người đăng", "Biên tập"),
+    "tags": ("Tag", "Tags", "Từ khóa", "Từ khoá", "Thẻ"),
+    "attachments": ("File đính kèm", "Tệp đính kèm", "Tài liệu đính kèm", "Văn bản đính kèm", "Đính kèm",
+                    "Tải về", "Tải file"),
+    "published": ("Ngày đăng", "Ngày xuất bản", "Đăng ngày", "Đăng lúc", "Ngày cập nhật", "Cập nhật lúc",
+                  "Cập nhật", "Thời gian đăng"),
+    "source": ("Nguồn",),
+}
+ALL_LABELS = sorted({lab for labs in LABELS.values() for lab in labs}, key=len, reverse=True)
+ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|rar|zip|7z|rtf|odt|ods|txt|csv|xml|signed)(?:$|[?#])", re.I)
+DATE_HINT = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}-\d{2}-\d{2}|tháng\s+\d{1,2}", re.I)
+
+
+class Platform:
+    """Base class for a CMS family. Subclasses mostly set selector lists; override methods for quirks.
+
+    Selector lists are tried in order; a portal's registry entry may prepend its own (``selectors``).
+    """
+
+    name: ClassVar[str] = "base"
+    description: ClassVar[str] = ""
+    # detection: CSS selectors or regexes over the raw HTML that identify the platform
+    fingerprint_css: ClassVar[tuple[str, ...]] = ()
+    fingerprint_re: ClassVar[tuple[str, ...]] = ()
+    case_insensitive_paths: ClassVar[bool] = False
+
+    remove: ClassVar[tuple[str, ...]] = ()  # related boxes, menus, footers: removed before extraction
+    title: ClassVar[tuple[str, ...]] = ("h1",)
+    published: ClassVar[tuple[str, ...]] = ()
+    author: ClassVar[tuple[str, ...]] = ()
+    summary: ClassVar[tuple[str, ...]] = ()
+    body: ClassVar[tuple[str, ...]] = ()
+    tags: ClassVar[tuple[str, ...]] = ()
+    attachments: ClassVar[tuple[str, ...]] = ()
+    category: ClassVar[tuple[str, ...]] = ()
+    listing_links: ClassVar[tuple[str, ...]] = ()
+    listing_dates: ClassVar[tuple[str, ...]] = ()  # relative to each link's item container, optional
+    next_page: ClassVar[tuple[str, ...]] = ("a[rel=next]", "a.next", "li.next a", ".pagination a.next")
+    article_url_re: ClassVar[str | None] = None  # fallback filter for listing links
+    title_suffix_re: ClassVar[str] = r"\s+[-|–]\s+(?:CỔNG|TRANG|Cổng|Trang|Báo|BÁO)\b.*$"
+    date_order: ClassVar[str] = "DMY"
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("title", "published", "author", "summary", "body", "tags", "attachments",
+                                         "category", "listing_links", "next_page", "remove")
+
+    def __init__(self, overrides: dict[str, list[str]] | None = None) -> None:
+        self.selectors: dict[str, tuple[str, ...]] = {}
+        for name in self.FIELDS:
+            extra = tuple((overrides or {}).get(name, ()))
+            self.selectors[name] = extra + tuple(getattr(self, name))
+
+    # -- detection ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def detect(cls, html: str) -> bool:
+        """Whether raw HTML carries this platform's fingerprint."""
+        if any(re.search(rx, html, re.I) for rx in cls.fingerprint_re):
+            return True
+        if cls.fingerprint_css:
+            sel = Selector(text=html[:400_000])
+            return any(sel.css(css) for css in cls.fingerprint_css)
+        return False
+
+    # -- listing -----------------------------------------------------------------------------------------
+
+    def parse_listing(self, response: TextResponse) -> ListingPage:
+        """Article links of a listing page, newest first, plus requests for the next page(s)."""
+        root = clean_dom(response.text, extra_remove=self._removals_for_listing())
+        sel = Selector(root=root, type="html")
+        entries = self.listing_entries(response, sel)
+        return ListingPage(entries=entries, next_requests=list(self.next_page_requests(response, sel)))
+
+    def _removals_for_listing(self) -> tuple[str, ...]:
+        return ()
+
+    def listing_entries(self, response: TextResponse, sel: Selector) -> list[ListingEntry]:
+        """Links to articles on a listing page."""
+        seen: dict[str, ListingEntry] = {}
+        for css in self.selectors["listing_links"]:
+            for a in sel.css(css):
+                href = a.attrib.get("href")
+                if not href or href.startswith(("javascript:", "#", "mailto:")):
+                    continue
+                url = response.urljoin(href)
+                if url not in seen:
+                    seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None,
+                                             published=self._listing_date(a))
+            if seen:
+                break
+        if not seen and self.article_url_re:
+            rx = re.compile(self.article_url_re)
+            for a in sel.css("a[href]"):
+                url = response.urljoin(a.attrib["href"])
+                if rx.search(url) and url not in seen:
+                    seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None)
+        return list(seen.values())
+
+    def _listing_date(self, link: Selector) -> str | None:
+        node = link.root
+        for _ in range(3):
+            node = node.getparent()
+            if node is None:
+                return None
+            text = inline_text(node)
+            m = DATE_HINT.search(text)
+            if m:
+                return text[max(0, m.start() - 6): m.end() + 8].strip()
+        return None
+
+    def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
+        """Requests for the following listing page: next links, numbered pages or ASP.NET postbacks."""
+        for css in self.selectors["next_page"]:
+            for a in sel.css(css):
+                href = (a.attrib.get("href") or "").strip()
+                postback = postback_request(response, href)
+                if postback is not None:
+                    yield postback
+                    return
+                if href and not href.startswith(("javascript:", "#")):
+                    yield Request(response.urljoin(href))
+                    return
+        # Text-labelled next links ("Tiếp", "Sau", "»", "Next") when no selector matched.
+        for a in sel.css("a"):
+            label = inline_text(a.root).lower()
+            if label in {"tiếp", "tiếp theo", "trang sau", "sau", "»", "›", ">", "next", "tiếp »", "trang tiếp"}:
+                href = (a.attrib.get("href") or "").strip()
+                postback = postback_request(response, href)
+                if postback is not None:
+                    yield postback
+                    return
+                if href and not href.startswith(("javascript:", "#")):
+                    yield Request(response.urljoin(href))
+                    return
+
+    # -- article -----------------------------------------------------------------------------------------
+
+    def parse_article(self, response: TextResponse, *, portal: str, now: datetime | None = None) -> ArticleItem:
+        """Extract one article. Raises :class:`ExtractionError` when the page holds no article."""
+        if not isinstance(response, TextResponse):
+            raise ExtractionError(f"not a text response ({response.headers.get('Content-Type', b'?')!r})")
+        raw = Selector(text=response.text)
+        page = ArticlePage(response=response, raw=raw, platform=self, now=now)
+        item = ArticleItem(
+            url=canonical_url(response.url, case_insensitive_path=self.case_insensitive_paths),
+            portal=portal,
+            source_url=response.request.url if response.request is not None else response.url,
+            final_url=response.url,
+            platform=self.name,
+            fetched_at=(now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
+        )
+        self.fill(page, item)
+        return item
+
+    def fill(self, page: ArticlePage, item: ArticleItem) -> None:
+        """Fill every field of ``item`` from ``page``; subclasses extend this for their quirks."""
+        src = item.field_sources
+        item.title, src["title"] = page.first(self.title_candidates(page))
+        item.author, src["author"] = page.first(self.author_candidates(page))
+        item.tags, src["tags"] = page.first_list(self.tag_candidates(page))
+        item.attachments, src["attachments"] = page.first_list(self.attachment_candidates(page))
+        item.summary, src["summary"] = page.first(self.summary_candidates(page))
+        item.category, src["category"] = page.first(self.category_candidates(page))
+        published, src["published"] = page.first_date(self.date_candidates(page), order=self.date_order)
+        if published is not None:
+            raw_value, parsed = published
+            item.published, item.published_raw, item.published_precision = (
+                parsed.isoformat(), raw_value, parsed.precision)
+        body_el, src["body"] = page.body_element(self.selectors["body"])
+        if body_el is not None:
+            item.body_html, item.body_text = page.render_body(body_el, drop_texts=[item.summary, item.title])
+            item.images = page.images(body_el)
+        for key in [k for k, v in src.items() if v is None]:
+            del src[key]
+
+    # Candidate generators: (source name, callable returning a value or None), most robust first.
+
+    def title_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            *[(f"css:{css}", lambda css=css: page.css_text(css)) for css in self.selectors["title"]],
+            ("jsonld:headline", lambda: page.jsonld("headline")),
+            ("meta:og:title", lambda: self.strip_title_suffix(page.meta("og:title"))),
+            ("heuristic:h1", lambda: page.css_text("h1")),
+            ("heuristic:title", lambda: self.strip_title_suffix(page.raw.css("title::text").get())),
+        ]
+
+    def author_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            *[(f"label:{lab}", lambda lab=lab: page.label_text(lab)) for lab in LABELS["author"]],
+            ("jsonld:author", lambda: page.jsonld("author")),
+            ("meta:author", lambda: page.meta("author") or page.meta("article:author")),
+            *[(f"css:{css}", lambda css=css: page.css_text(css)) for css in self.selectors["author"]],
+        ]
+
+    def tag_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            *[(f"label:{lab}", lambda lab=lab: page.label_link_texts(lab)) for lab in LABELS["tags"]],
+            *[(f"css:{css}", lambda css=css: page.css_texts(css)) for css in self.selectors["tags"]],
+            ("meta:article:tag", lambda: page.metas("article:tag")),
+            ("meta:keywords", lambda: page.keywords()),
+        ]
+
+    def attachment_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            *[(f"label:{lab}", lambda lab=lab: page.label_links(lab)) for lab in LABELS["attachments"]],
+            *[(f"css:{css}", lambda css=css: page.css_links(css)) for css in self.selectors["attachments"]],
+            ("heuristic:file-links", lambda: page.file_links(self.selectors["body"])),
+        ]
+
+    def summary_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            *[(f"css:{css}", lambda css=css: page.css_block_text(css)) for css in self.selectors["summary"]],
+            ("jsonld:description", lambda: page.jsonld("description")),
+            ("meta:description", lambda: page.meta("description")),
+        ]
+
+    def category_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            ("meta:article:section", lambda: page.meta("article:section")),
+            *[(f"css:{css}", lambda css=css: page.breadcrumb(css)) for css in self.selectors["category"]],
+            ("jsonld:articleSection", lambda: page.jsonld("articleSection")),
+        ]
+
+    def date_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        return [
+            *[(f"label:{lab}", lambda lab=lab: page.label_text(lab, keep_label=True)) for lab in LABELS["published"]],
+            ("meta:article:published_time", lambda: page.meta("article:published_time")),
+            ("jsonld:datePublished", lambda: page.jsonld("datePublished")),
+            ("itemprop:datePublished", lambda: page.itemprop("datePublished")),
+            ("meta:pubdate", lambda: page.meta("pubdate") or page.meta("date") or page.meta("dc.date")),
+            *[(f"css:{css}", lambda css=css: page.css_text(css)) for css in self.selectors["published"]],
+            ("time:datetime", lambda: page.raw.css("article time::attr(datetime), time[pubdate]::attr(datetime)")
+             .get()),
+            ("heuristic:after-title", lambda: page.date_after_title()),
+        ]
+
+    def strip_title_suffix(self, title: str | None) -> str | None:
+        """Remove the " - CỔNG THÔNG TIN ..." tail portals add to ``<title>`` and ``og:title``."""
+        if not title:
+            return None
+        return re.sub(self.title_suffix_re, "", clean_text(title) or "").strip() or None
+
+
+# --- page helper --------------------------------------------------------------------------------------------
+
+
+class ArticlePage:
+    """An article response with a raw and a cleaned DOM and the lookups every platform needs."""
+
+    def __init__(self, *, response: TextResponse, raw: Selector, platform: Platform,
+                 now: datetime | None = None) -> None:
+        self.response = response
+        self.raw = raw  # the page as served (for meta tags and JSON-LD)
+        self.platform = platform
+        self.now = now
+        self.root = clean_dom(response.text, extra_remove=platform.selectors["remove"])
+        self.sel = Selector(root=self.root, type="html")
+        self._jsonld: list[dict[str, Any]] | None = None
+        self.consumed: list[Any] = []  # label blocks to keep out of the body
+
+    # -- picking the first good candidate ---------------------------------------------------------------
+
+    @staticmethod
+    def first(candidates: list[tuple[str, Callable[[], Any]]]) -> tuple[Any, str | None]:
+        for source, fn in candidates:
+            value = fn()
+            if isinstance(value, str):
+                value = clean_text(value)
+            if value:
+                return value, source
+        return None, None
+
+    @staticmethod
+    def first_list(candidates: list[tuple[str, Callable[[], Any]]]) -> tuple[list[Any], str | None]:
+        for source, fn in candidates:
+            value = fn()
+            if value:
+                return list(value), source
+        return [], None
+
+    def first_date(self, candidates: list[tuple[str, Callable[[], Any]]], *, order: str = "DMY") -> tuple[Any, str | None]:
+        for source, fn in candidates:
+            raw_value = fn()
+            if not raw_value:
+                continue
+            raw_value = clean_text(str(raw_value)) or ""
+            parsed = parse_date_info(raw_value, now=self.now, order=order)
+            if parsed is not None:
+                return (raw_value, parsed), source
+        return None, None
+
+    # -- simple lookups ---------------------------------------------------------------------------------
+
+    def css_text(self, css: str) -> str | None:
+        for node in self.sel.css(css):
+            text = inline_text(node.root)
+            if text:
+                return text
+        return None
+
+    def css_block_text(self, css: str) -> str | None:
+        node = self.sel.css(css)
+        if not node:
+            return None
+        self.consumed.append(node[0].root)
+        return element_text(node[0].root) or None
+
+    def breadcrumb(self, css: str) -> str | None:
+        """Last breadcrumb entry that is not the home link (read from the raw page: breadcrumbs are chrome)."""
+        texts = [inline_text(n.root) for n in self.raw.css(css)]
+        texts = [t for t in texts if t and t.lower() not in {"trang chủ", "home", "trang chu"}]
+        return texts[-1] if texts else None
+
+    def css_texts(self, css: str) -> list[str]:
+        out: list[str] = []
+        for node in self.sel.css(css):
+            text = inline_text(node.root).lstrip("#").strip()
+            if text and text.rstrip(":").strip().lower() not in {"tag", "tags", "từ khóa", "từ khoá"} and text not in out:
+                out.append(text)
+        return out
+
+    def css_links(self, css: str) -> list[dict[str, str]]:
+        return self._links(n.root for n in self.sel.css(css))
+
+    def meta(self, name: str) -> str | None:
+        value = self.raw.css(
+            f'meta[property="{name}"]::attr(content), meta[name="{name}"]::attr(content), '
+            f'meta[name="{name.lower()}"]::attr(content)').get()
+        return clean_text(value) if value else None
+
+    def metas(self, name: str) -> list[str]:
+        return [v for v in (clean_text(x) for x in self.raw.css(f'meta[property="{name}"]::attr(content)').getall())
+                if v]
+
+    def keywords(self) -> list[str]:
+        value = self.meta("keywords") or self.meta("news_keywords")
+        return [t for t in (clean_text(x) for x in re.split(r"[,;]", value or "")) if t]
+
+    def itemprop(self, name: str) -> str | None:
+        node = self.raw.css(f'[itemprop="{name}"]')
+        if not node:
+            return None
+        return node.attrib.get("content") or node.attrib.get("datetime") or inline_text(node[0].root) or None
+
+    def jsonld(self, key: str) -> Any:
+        if self._jsonld is None:
+            self._jsonld = []
+            for block in self.raw.css('script[type="application/ld+json"]::text').getall():
+                try:
+                    data = json.loads(block.strip())
+                except ValueError:
+                    continue
+                stack = data if isinstance(data, list) else [data]
+                while stack:
+                    obj = stack.pop(0)
+                    if isinstance(obj, dict):
+                        if "@graph" in obj and isinstance(obj["@graph"], list):
+                            stack.extend(obj["@graph"])
+                        kind = obj.get("@type")
+                        kinds = kind if isinstance(kind, list) else [kind]
+                        if any(k in {"NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle", "WebPage"}
+                               for k in kinds):
+                            self._jsonld.append(obj)
+        for obj in self._jsonld:
+            value = obj.get(key)
+            if isinstance(value, dict):
+                value = value.get("name")
+            elif isinstance(value, list):
+                names = [v.get("name") if isinstance(v, dict) else v for v in value]
+                value = ", ".join(str(n) for n in names if n)
+            if value:
+                return str(value)
+        return None
+
+    # -- labels -----------------------------------------------------------------------------------------
+
+    def _label_nodes(self, label: str) -> list[Any]:
+        rx = re.compile(rf"^\s*{re.escape(label)}\s*(?::|：|\s|$)", re.I)
+        nodes = []
+        for node in self.root.iter():
+            if not isinstance(node.tag, str) or node.tag in {"html", "body", "head", "title"}:
+                continue
+            text = node.text or ""
+            if text.strip() and rx.match(text):
+                nodes.append(node)
+        return nodes
+
+    def label_text(self, label: str, *, keep_label: bool = False) -> str | None:
+        """Text after a visible label (``Tác giả: Minh Anh``), on the label's element or its next sibling."""
+        rx = re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*", re.I)
+        for node in self._label_nodes(label):
+            text = inline_text(node)
+            value = rx.sub("", text, count=1).strip()
+            if not value:
+                nxt = node.getnext()
+                value = inline_text(nxt) if nxt is not None else ""
+                if nxt is not None and value:
+                    self.consumed.append(nxt)
+            if value and not any(value.lower().startswith(lab.lower()) for lab in ALL_LABELS):
+                self.consumed.append(node)
+                return f"{label}: {value}" if keep_label else value
+        return None
+
+    def _links_after_label(self, label: str) -> list[Any]:
+        for node in self._label_nodes(label):
+            self.consumed.append(node)
+            anchors = list(node.iter("a"))
+            level = node
+            for _ in range(2):
+                for sib in level.itersiblings():
+                    if any(self._starts_with_label(n) for n in sib.iter() if isinstance(n.tag, str)):
+                        break
+                    self.consumed.append(sib)
+                    anchors.extend(sib.iter("a"))
+                if anchors:
+                    return anchors
+                level = level.getparent()
+                if level is None or level.tag in {"body", "html"}:
+                    break
+        return []
+
+    @staticmethod
+    def _starts_with_label(node: Any) -> bool:
+        text = (node.text or "").strip()
+        return bool(text) and any(text.lower().startswith(lab.lower()) and
+                                  re.match(rf"{re.escape(lab)}\s*[:：]?", text, re.I) for lab in ALL_LABELS)
+
+    def label_link_texts(self, label: str) -> list[str]:
+        out: list[str] = []
+        for a in self._links_after_label(label):
+            text = inline_text(a).lstrip("#").strip()
+            if text and text not in out:
+                out.append(text)
+        return out
+
+    def label_links(self, label: str) -> list[dict[str, str]]:
+        return self._links(self._links_after_label(label))
+
+    def _links(self, anchors: Iterable[Any]) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        seen: set[str] = set()
+        for a in anchors:
+            href = a.get("href") if a.tag == "a" else None
+            if a.tag != "a":
+                for inner in a.iter("a"):
+                    out.extend(x for x in self._links([inner]) if x["url"] not in seen)
+                    seen.update(x["url"] for x in out)
+                continue
+            href = (href or "").strip()
+            if not href or href.startswith(("javascript:", "#", "mailto:")):
+                js = re.search(r"""downloadfile\(\s*['"]([^'"]+)['"]""", href or "", re.I)
+                if not js:
+                    continue
+                href = js.group(1)
+            url = safe_url_string(self.response.urljoin(href))
+            if url in seen:
+                continue
+            seen.add(url)
+            name = inline_text(a) or a.get("title") or _file_name(url)
+            out.append({"url": url, "name": name})
+        return out
+
+    def file_links(self, body_selectors: Iterable[str]) -> list[dict[str, str]]:
+        """Links to documents (pdf, doc, xls ...) inside the article body."""
+        body, _ = self.body_element(tuple(body_selectors))
+        if body is None:
+            return []
+        return self._links(a for a in body.iter("a") if ATTACHMENT_EXT.search(a.get("href") or ""))
+
+    # -- dates ------------------------------------------------------------------------------------------
+
+    def date_after_title(self) -> str | None:
+        """The first date-like text after the title element (never the page header's "today")."""
+        title_nodes = self.root.xpath("//h1 | //h2")
+        start = title_nodes[0] if title_nodes else None
+        if start is None:
+            return None
+        for node in start.itersiblings():
+            text = inline_text(node)
+            if DATE_HINT.search(text):
+                return text[:120]
+        parent = start.getparent()
+        if parent is not None:
+            for node in parent.itersiblings():
+                text = inline_text(node)
+                if DATE_HINT.search(text):
+                    return text[:120]
+        return None
+
+    # -- body -------------------------------------------------------------------------------------------
+
+    def body_element(self, selectors: tuple[str, ...]) -> tuple[Any, str | None]:
+        for css in selectors:
+            nodes = self.sel.css(css)
+            if nodes:
+                return nodes[0].root, f"css:{css}"
+        best, best_len = None, 0
+        for node in self.root.iter("div", "article", "section", "td"):
+            length = sum(len(inline_text(p)) for p in node.findall("p"))
+            if length > best_len:
+                best, best_len = node, length
+        if best is not None and best_len >= 80:
+            return best, "heuristic:largest-text-block"
+        return None, None
+
+    def render_body(self, body: Any, *, drop_texts: Iterable[str | None] = ()) -> tuple[str | None, str | None]:
+        """Cleaned HTML and text of the body, without label blocks or a repeated title/sapo."""
+        for node in self.consumed:
+            if node is not body and isinstance(node.tag, str):
+                node.set("data-govarchive-drop", "1")
+        body = copy.deepcopy(body)
+        for node in body.xpath(".//*[@data-govarchive-drop]"):
+            _drop(node)
+        drop = {clean_text(t) for t in drop_texts if t}
+        for node in list(body.iter("p", "h1", "h2", "h3", "div")):
+            if node.getparent() is not None and len(node) <= 2 and inline_text(node) in drop:
+                _drop(node)
+        body.make_links_absolute(self.response.url, resolve_base_href=False)
+        text = element_text(body) or None
+        html_out = lxml.html.tostring(BODY_CLEANER.clean_html(body), encoding="unicode")
+        return html_out.strip() or None, text
+
+    def images(self, body: Any) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        for img in body.iter("img"):
+            src = img.get("src") or img.get("data-src")
+            if not src or src.startswith("data:"):
+                continue
+            caption = None
+            fig = next((a for a in img.iterancestors() if a.tag == "figure"), None)
+            if fig is not None:
+                cap = fig.find(".//figcaption")
+                caption = inline_text(cap) if cap is not None else None
+            if not caption:
+                parent = img.getparent()
+                for nxt in (img.getnext(), parent.getnext() if parent is not None else None):
+                    if nxt is not None and "caption" in (nxt.get("class") or "").lower():
+                        caption = inline_text(nxt)
+                        break
+            url = safe_url_string(self.response.urljoin(src))
+            out.append({"url": url, "caption": caption or clean_text(img.get("alt")) or ""})
+        return out
+
+
+def _file_name(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
+
+
+def postback_request(response: TextResponse, href: str) -> Request | None:
+    """Replay an ASP.NET ``__doPostBack('target','arg')`` pager link as the form POST it triggers."""
+    m = re.search(r"__doPostBack\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)", href or "")
+    if not m or not isinstance(response, HtmlResponse):
+        return None
+    try:
+        return FormRequest.from_response(
+            response,
+            formdata={"__EVENTTARGET": m.group(1), "__EVENTARGUMENT": m.group(2)},
+            dont_click=True,
+            dont_filter=True,
+            meta={"postback": f"{m.group(1)}:{m.group(2)}"},
+        )
+    except ValueError:  # no form on the page
+        return None
+
+
+__all__ = [
+    "ArticlePage", "ExtractionError", "ListingEntry", "ListingPage", "Platform", "clean_dom", "element_text",
+    "inline_text", "postback_request",
+]

@@ -1,0 +1,207 @@
+"""The portal registry: one TOML file, one entry per real portal.
+
+A portal on a known platform is configuration, not code. Every entry is validated when it is loaded, and a
+bad entry stops start-up with :class:`RegistryError` naming the file, the entry and the key.
+
+Keys of an entry (``[[portal]]`` table):
+
+* ``slug`` (required): spider name, ``[a-z0-9][a-z0-9_-]*``.
+* ``name`` (required): human name of the portal.
+* ``platform`` (required): a module name in :mod:`portal_spiders.platforms`.
+* ``start_urls`` (required unless feeds/sitemaps/sharepoint_lists are given): listing pages, newest first.
+* ``feeds``, ``sitemaps``: RSS/Atom feeds and XML sitemaps to discover articles through.
+* ``sharepoint_lists``: ``[{url = ".../_api/web/lists/getbytitle('TinTuc')/items?...", detail_url =
+  "/Pages/chi-tiet.aspx?ItemID={ID}"}]`` for SharePoint portals whose blocks AngularJS fills client-side.
+* ``host_status``, ``platform_status``: ``confirmed`` or ``inferred`` (operators check inferred ones first).
+* ``selectors``: per-field CSS overrides tried before the platform's own, e.g. ``{title = [".my-title"]}``.
+* ``politeness``: ``{download_delay = 2.0, concurrency = 1}``; ``tls``: per-host TLS policy (see docs).
+* ``max_pages``: listing pages walked per start URL in a full crawl (default 50).
+* ``date_order``: ``DMY`` (default) or ``MDY`` for sources known to print US-style dates.
+* ``replica``: true when the offline replica serves this portal (demo and tests).
+* ``merged_into``, ``notes``: free text for operators.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from parsel.csstranslator import HTMLTranslator
+
+DEFAULT_REGISTRY = Path(__file__).with_name("portals.toml")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+STATUSES = ("confirmed", "inferred")
+KNOWN_KEYS = frozenset({
+    "slug", "name", "platform", "start_urls", "feeds", "sitemaps", "sharepoint_lists", "host_status",
+    "platform_status", "selectors", "politeness", "tls", "max_pages", "date_order", "replica", "merged_into",
+    "notes", "allowed_hosts",
+})
+TLS_KEYS = frozenset({"min_version", "max_version", "ciphers", "verify", "reason"})
+POLITENESS_KEYS = frozenset({"download_delay", "concurrency", "autothrottle_target"})
+
+
+class RegistryError(ValueError):
+    """A registry entry is malformed; the message names the file, entry and key."""
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    """One validated registry entry."""
+
+    slug: str
+    name: str
+    platform: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    sharepoint_lists: tuple[dict[str, str], ...] = ()
+    host_status: str = "inferred"
+    platform_status: str = "inferred"
+    selectors: dict[str, list[str]] = field(default_factory=dict)
+    politeness: dict[str, Any] = field(default_factory=dict)
+    tls: dict[str, Any] = field(default_factory=dict)
+    max_pages: int = 50
+    date_order: str = "DMY"
+    replica: bool = False
+    merged_into: str | None = None
+    notes: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every host the portal's URLs live on (for routing, TLS policy and allowed domains)."""
+        from urllib.parse import urlsplit
+
+        urls = [*self.start_urls, *self.feeds, *self.sitemaps, *(x["url"] for x in self.sharepoint_lists)]
+        hosts = dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls)
+        hosts.update(dict.fromkeys(self.allowed_hosts))
+        return tuple(h for h in hosts if h)
+
+
+def _fail(path: Path, index: int, slug: str | None, key: str, message: str) -> RegistryError:
+    who = f"portal #{index + 1}" + (f" ({slug!r})" if slug else "")
+    return RegistryError(f"{path}: {who}: key {key!r}: {message}")
+
+
+def _url_list(path: Path, i: int, slug: str, entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, i, slug, key, "must be a list of URLs")
+    for url in value:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise _fail(path, i, slug, key, f"not an absolute http(s) URL: {url!r}")
+    return tuple(value)
+
+
+def validate_entry(path: Path, i: int, entry: dict[str, Any], known_platforms: set[str]) -> PortalConfig:
+    """Validate one raw TOML entry and build its :class:`PortalConfig`."""
+    slug = entry.get("slug")
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise _fail(path, i, None, "slug", f"missing or invalid slug {slug!r} (use [a-z0-9][a-z0-9_-]*)")
+    unknown = set(entry) - KNOWN_KEYS
+    if unknown:
+        raise _fail(path, i, slug, sorted(unknown)[0], f"unknown key (known: {', '.join(sorted(KNOWN_KEYS))})")
+    for key in ("name", "platform"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise _fail(path, i, slug, key, "required string is missing")
+    if entry["platform"] not in known_platforms:
+        raise _fail(path, i, slug, "platform",
+                    f"unknown platform {entry['platform']!r} (known: {', '.join(sorted(known_platforms))})")
+    start_urls = _url_list(path, i, slug, entry, "start_urls")
+    feeds = _url_list(path, i, slug, entry, "feeds")
+    sitemaps = _url_list(path, i, slug, entry, "sitemaps")
+    sp_lists = entry.get("sharepoint_lists", [])
+    if not isinstance(sp_lists, list):
+        raise _fail(path, i, slug, "sharepoint_lists", "must be a list of {url, detail_url} tables")
+    for sp in sp_lists:
+        if not isinstance(sp, dict) or not isinstance(sp.get("url"), str) or not isinstance(sp.get("detail_url"), str):
+            raise _fail(path, i, slug, "sharepoint_lists", "each entry needs string keys 'url' and 'detail_url'")
+    if not (start_urls or feeds or sitemaps or sp_lists):
+        raise _fail(path, i, slug, "start_urls", "a portal needs start_urls, feeds, sitemaps or sharepoint_lists")
+    for key in ("host_status", "platform_status"):
+        if entry.get(key, "inferred") not in STATUSES:
+            raise _fail(path, i, slug, key, f"must be one of {', '.join(STATUSES)}")
+    selectors = entry.get("selectors", {})
+    if not isinstance(selectors, dict):
+        raise _fail(path, i, slug, "selectors", "must be a table of field = [css, ...]")
+    translator = HTMLTranslator()
+    clean_selectors: dict[str, list[str]] = {}
+    from portal_spiders.platforms.base import Platform
+
+    for fname, css_list in selectors.items():
+        if fname not in Platform.FIELDS:
+            raise _fail(path, i, slug, f"selectors.{fname}", f"unknown field (known: {', '.join(Platform.FIELDS)})")
+        css_list = [css_list] if isinstance(css_list, str) else css_list
+        for css in css_list:
+            try:
+                translator.css_to_xpath(css)
+            except Exception as exc:  # cssselect raises several error types
+                raise _fail(path, i, slug, f"selectors.{fname}", f"bad CSS selector {css!r}: {exc}") from None
+        clean_selectors[fname] = list(css_list)
+    politeness = entry.get("politeness", {})
+    if not isinstance(politeness, dict) or set(politeness) - POLITENESS_KEYS:
+        raise _fail(path, i, slug, "politeness", f"must be a table with keys among {sorted(POLITENESS_KEYS)}")
+    tls = entry.get("tls", {})
+    if not isinstance(tls, dict) or set(tls) - TLS_KEYS:
+        raise _fail(path, i, slug, "tls", f"must be a table with keys among {sorted(TLS_KEYS)}")
+    max_pages = entry.get("max_pages", 50)
+    if not isinstance(max_pages, int) or max_pages < 1:
+        raise _fail(path, i, slug, "max_pages", "must be a positive integer")
+    date_order = entry.get("date_order", "DMY")
+    if date_order not in ("DMY", "MDY"):
+        raise _fail(path, i, slug, "date_order", "must be DMY or MDY")
+    return PortalConfig(
+        slug=slug, name=entry["name"].strip(), platform=entry["platform"], start_urls=start_urls, feeds=feeds,
+        sitemaps=sitemaps, sharepoint_lists=tuple(sp_lists), host_status=entry.get("host_status", "inferred"),
+        platform_status=entry.get("platform_status", "inferred"), selectors=clean_selectors,
+        politeness=politeness, tls=tls, max_pages=max_pages, date_order=date_order,
+        replica=bool(entry.get("replica", False)), merged_into=entry.get("merged_into"), notes=entry.get("notes"),
+        allowed_hosts=tuple(entry.get("allowed_hosts", ())),
+    )
+
+
+def load_registry(path: str | Path | None = None) -> dict[str, PortalConfig]:
+    """Load and validate the registry file; raises :class:`RegistryError` on the first bad entry."""
+    from portal_spiders.platforms import platforms
+
+    path = Path(path) if path else DEFAULT_REGISTRY
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegistryError(f"{path}: registry file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{path}: not valid TOML: {exc}") from None
+    entries = data.get("portal")
+    if not isinstance(entries, list) or not entries:
+        raise RegistryError(f"{path}: key 'portal': expected one or more [[portal]] tables")
+    known = set(platforms())
+    result: dict[str, PortalConfig] = {}
+    for i, entry in enumerate(entries):
+        cfg = validate_entry(path, i, entry, known)
+        if cfg.slug in result:
+            raise _fail(path, i, cfg.slug, "slug", "duplicate slug")
+        result[cfg.slug] = cfg
+    return result
+
+
+@cache
+def default_registry() -> dict[str, PortalConfig]:
+    """The bundled registry (cached), or the file named by ``$GOVARCHIVE_REGISTRY``."""
+    import os
+
+    return load_registry(os.environ.get("GOVARCHIVE_REGISTRY") or None)
+
+
+def portal_for_host(host: str, registry: dict[str, PortalConfig] | None = None) -> PortalConfig | None:
+    """The registry entry serving ``host`` (``www.`` ignored), if any."""
+    host = host.lower().removeprefix("www.")
+    for cfg in (registry or default_registry()).values():
+        if host in {h.removeprefix("www.") for h in cfg.hosts}:
+            return cfg
+    return None

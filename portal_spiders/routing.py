@@ -1,0 +1,51 @@
+"""Download handler that can route real portal hosts to the offline replica.
+
+With ``REPLICA_URL=http://127.0.0.1:PORT`` set, a request for ``https://laichau.dcs.vn/Pages/x.aspx`` is
+fetched from ``http://127.0.0.1:PORT/Pages/x.aspx`` with the header ``X-Replica-Host: laichau.dcs.vn``, and
+the response is handed back under the real URL. Spiders, items and the archive therefore only ever see the
+portal's real URLs. Without ``REPLICA_URL`` the handler is Scrapy's HTTP/1.1 handler, unchanged.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from scrapy import Request
+from scrapy.core.downloader.handlers.base import BaseDownloadHandler
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+REPLICA_HEADER = "X-Replica-Host"
+
+
+class RoutingDownloadHandler(BaseDownloadHandler):
+    """HTTP(S) handler that optionally rewrites requests to the replica portal server."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.inner = HTTP11DownloadHandler.from_crawler(crawler)
+        self.replica = crawler.settings.get("REPLICA_URL") or ""
+        self.hosts = {h.lower() for h in crawler.settings.getlist("REPLICA_HOSTS")}
+
+    def _routed(self, host: str) -> bool:
+        return bool(self.replica) and (not self.hosts or host in self.hosts or host.removeprefix("www.") in self.hosts)
+
+    async def download_request(self, request: Request) -> Response:
+        """Fetch ``request``, through the replica when its host is routed."""
+        parts = urlsplit(request.url)
+        host = (parts.hostname or "").lower()
+        if not self._routed(host):
+            return await self.inner.download_request(request)
+        replica = urlsplit(self.replica)
+        routed_url = urlunsplit((replica.scheme, replica.netloc, parts.path or "/", parts.query, ""))
+        headers = request.headers.copy()
+        headers[REPLICA_HEADER] = host
+        headers["X-Replica-Scheme"] = parts.scheme
+        routed = request.replace(url=routed_url, headers=headers)
+        response = await self.inner.download_request(routed)
+        return response.replace(url=request.url, request=request)
+
+    async def close(self) -> None:
+        """Close the wrapped handler's connection pool."""
+        await self.inner.close()

@@ -1,0 +1,1 @@
+"""Spiders: one generated per registry entry (see :mod:`portal_spiders.spiders.portals`)."""
