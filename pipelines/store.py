@@ -8,6 +8,7 @@ finish reason, counts and per-field coverage when the spider closes.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -16,6 +17,34 @@ from scrapy.crawler import Crawler
 
 from govarchive.archive import Archive
 from portal_spiders.items import ArticleItem, PageFailure
+
+# Crawlers that run in one process (``govarchive demo``/``crawl``) share one connection per archive file: SQLite
+# allows one writer, and separate connections holding batched transactions would lock each other out. All
+# crawlers run on the reactor thread, so sharing is safe.
+_SHARED: dict[str, tuple[Archive, int]] = {}
+
+
+def acquire_archive(path: str, **kwargs: Any) -> Archive:
+    """The process-wide :class:`Archive` for ``path`` (opened on first use)."""
+    key = str(Path(path).resolve())
+    archive, users = _SHARED.get(key, (None, 0))
+    if archive is None:
+        archive = Archive(path, **kwargs)
+    _SHARED[key] = (archive, users + 1)
+    return archive
+
+
+def release_archive(archive: Archive) -> None:
+    """Give the archive back; the last user commits and closes it."""
+    key = str(archive.path.resolve())
+    shared, users = _SHARED.get(key, (archive, 1))
+    if users <= 1:
+        _SHARED.pop(key, None)
+        shared.close()
+    else:
+        shared.commit()
+        _SHARED[key] = (shared, users - 1)
+
 
 COVERAGE_FIELDS = ("title", "published", "author", "summary", "body_text", "tags", "attachments", "category",
                    "images")
@@ -43,7 +72,7 @@ class StorePipeline:
     def open_spider(self) -> None:
         """Open the archive and start the run record."""
         spider = self.crawler.spider
-        self.archive = Archive(
+        self.archive = acquire_archive(
             self.settings.get("ARCHIVE_DB"),
             batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
             batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
@@ -95,5 +124,5 @@ class StorePipeline:
             k.startswith(("downloader/response_status_count", "govarchive/", "retry/", "log_count/ERROR",
                           "item_dropped_count", "robotstxt/")))}
         self.archive.finish_run(self.run_id, finish_reason=reason, counts=counts, coverage=coverage, stats=keep)
-        self.archive.close()
+        release_archive(self.archive)
         self.archive = None
