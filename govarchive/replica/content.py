@@ -29,7 +29,7 @@ TOPICS = [
     ("Tổng kết năm học và triển khai nhiệm vụ năm học mới", "giáo dục"),
 ]
 SENTENCES = [
-    "Hội nghị đã đánh giá kết quả thực hiện nhiệm vụ chính trị trong thời gian qua và đề ra giải pháp cho thời gian tới.",
+    "Hội nghị đã đánh giá kết quả thực hiện nhiệm vụ chính trị thời gian qua và đề ra giải pháp cho thời gian tới.",
     "Các đại biểu tập trung thảo luận những khó khăn, vướng mắc trong công tác giải phóng mặt bằng.",
     "Đồng chí Bí thư Tỉnh ủy nhấn mạnh yêu cầu nâng cao chất lượng, hiệu quả công tác phối hợp.",
     "Ủy ban nhân dân tỉnh đã ban hành kế hoạch cụ thể, phân công trách nhiệm cho từng sở, ngành.",
@@ -97,7 +97,8 @@ def generate_articles(slug: str, count: int = 12, *, start_id: int = 100,
         tags = list(dict.fromkeys([tag, *rng.sample(TAG_POOL, k=1 + i % 3)]))
         attachments = []
         if i % 3 == 0:
-            attachments.append(Attachment(name=f"Quyết định số {100 + i}/QĐ-UBND", path=f"/VanBan/QD {100 + i} UBND.pdf"))
+            attachments.append(
+                Attachment(name=f"Quyết định số {100 + i}/QĐ-UBND", path=f"/VanBan/QD {100 + i} UBND.pdf"))
         if i % 4 == 1:
             attachments.append(Attachment(name="Kế hoạch triển khai.docx", path=f"/VanBan/Ke hoach {i}.docx"))
         articles.append(ReplicaArticle(

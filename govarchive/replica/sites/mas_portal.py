@@ -16,7 +16,7 @@ import unicodedata
 from datetime import datetime
 
 from govarchive.replica.content import ReplicaArticle
-from govarchive.replica.sites import Reply, ReplicaSite, esc
+from govarchive.replica.sites import ReplicaSite, Reply, esc
 
 SP_DETAIL = "/Pages/chi-tiet-tin.aspx"
 SP_LIST = "/_api/web/lists/getbytitle('TinTuc')/items"
