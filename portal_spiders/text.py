@@ -33,6 +33,8 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
 
 __all__ = [
     "clean_multiline",
@@ -165,6 +167,7 @@ _SYLLABLE_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def _is_vietnamese_syllable(token: str) -> bool:
     """True when ``token`` (one word, any case) is shaped like a Vietnamese syllable."""
     decomposed = unicodedata.normalize("NFD", token.lower())
@@ -277,6 +280,7 @@ _VNI_RE = re.compile("|".join(re.escape(k) for k in sorted(_VNI_MAP, key=len, re
 _VNI_STRONG = frozenset("øûïåäëüöñæØÛÏÅÄËÜÖÑÆ")
 
 _LEGACY_CHARS = "".join(sorted(set(_TCVN3_MAP) | set("".join(_VNI_MAP)) | {"\u2212", "\u2219"}))
+_LEGACY_SET = frozenset(_LEGACY_CHARS)
 _LEGACY_TOKEN_RE = re.compile(f"(?:[^\\W\\d_]|[{re.escape(_LEGACY_CHARS)}])+")
 _LEGACY_GATE_RE = re.compile(f"[{re.escape(''.join(sorted(_TCVN3_STRONG | _VNI_STRONG)))}]")
 
@@ -290,17 +294,20 @@ def _vni_convert(s: str) -> str:
     return _VNI_RE.sub(lambda m: _VNI_MAP[m.group()], s)
 
 
-def _legacy_score(tokens: list[str], convert, strong: frozenset[str]) -> tuple[int, int, int]:
-    """(converted tokens, converted tokens that are syllables, those that contain a strong char)."""
+def _legacy_score(tokens: set[str], convert: Callable[[str], str], strong: frozenset[str]) -> tuple[int, int, int]:
+    """Over distinct tokens: (converted, converted into a syllable, of those the ones of two or
+    more characters that contain a character Unicode Vietnamese never uses)."""
     changed = valid = strong_valid = 0
     for tok in tokens:
+        if _LEGACY_SET.isdisjoint(tok):
+            continue
         new = convert(tok)
         if new == tok:
             continue
         changed += 1
         if _is_vietnamese_syllable(new):
             valid += 1
-            if any(c in strong for c in tok):
+            if len(tok) >= 2 and any(c in strong for c in tok):
                 strong_valid += 1
     return changed, valid, strong_valid
 
@@ -308,13 +315,14 @@ def _legacy_score(tokens: list[str], convert, strong: frozenset[str]) -> tuple[i
 def _detect_legacy(s: str) -> str | None:
     """Return ``"tcvn3"``, ``"vni"`` or ``None``.  Conservative by design.
 
-    A conversion is accepted only when at least two tokens carrying a character that Unicode
-    Vietnamese never uses become valid Vietnamese syllables, at least 80 % of all tokens the
-    conversion changes become syllables, and the text is not already mostly Unicode Vietnamese.
+    A conversion is accepted only when at least two distinct words (of two or more characters)
+    carrying a character that Unicode Vietnamese never uses become valid Vietnamese syllables,
+    at least 80 % of all distinct words the conversion changes become syllables, and the text
+    is not already mostly Unicode Vietnamese.  So ``5 µm × 3 µm`` stays as it is.
     """
     if not _LEGACY_GATE_RE.search(s):
         return None
-    tokens = _LEGACY_TOKEN_RE.findall(s)
+    tokens = set(_LEGACY_TOKEN_RE.findall(s))
     unicode_vn = sum(1 for t in tokens if _VN_UNICODE_RE.search(t))
     best: tuple[int, str] | None = None
     for name, convert, strong in (("tcvn3", _tcvn3_convert, _TCVN3_STRONG),

@@ -1,0 +1,255 @@
+"""Benchmark: ``portal_spiders.dates.parse_date`` against plain ``dateparser.parse``.
+
+Both run over the same strings (every case of ``tests/data/vi_dates_cases.json`` and
+``tests/data/vi_dates_extra.json``, each with its own "now" and date order), in one process.
+
+* accuracy: a case is right when the value, truncated to the case's precision, equals the
+  expected value (an ``expected_alt`` is accepted too); a case expecting null is right when
+  the result is None.  ``parse_date_info`` is also scored strictly (precision must match),
+  as ``tests/test_dates.py`` does; dateparser has no precision output.
+* speed: calls per second over the whole case set, median of several timed repeats after a
+  warm-up pass.
+
+dateparser is configured as in the shared notes (``languages=['vi']``, ``DATE_ORDER`` from the
+case, ``TIMEZONE='Asia/Ho_Chi_Minh'``, ``RETURN_AS_TIMEZONE_AWARE``, ``RELATIVE_BASE`` = the
+case's naive local "now", ``PREFER_DATES_FROM='past'``).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_dates.py           # print the markdown table
+    .venv/bin/python benchmarks/bench_dates.py --write   # also update docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+DOC = ROOT / "docs" / "performance.md"
+START, END = "<!-- bench_dates:start -->", "<!-- bench_dates:end -->"
+COMMAND = ".venv/bin/python benchmarks/bench_dates.py --write"
+
+
+def _truncate(dt: datetime, precision: str) -> datetime:
+    if precision == "month":
+        return dt.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if precision == "day":
+        return dt.replace(hour=0, minute=0, second=0, microsecond=0)
+    if precision == "minute":
+        return dt.replace(second=0, microsecond=0)
+    return dt.replace(microsecond=0)
+
+
+def load_cases() -> list[dict[str, Any]]:
+    cases = []
+    for name in ("vi_dates_cases.json", "vi_dates_extra.json"):
+        data = json.loads((DATA / name).read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            case = dict(case)
+            case["now_dt"] = datetime.fromisoformat(case.get("now", data["now"]))
+            case["order"] = case.get("order", "DMY")
+            cases.append(case)
+    return cases
+
+
+def value_ok(case: dict[str, Any], value: datetime | None, tz: Any) -> bool:
+    if case["expected"] is None:
+        return value is None
+    if value is None or value.tzinfo is None:
+        return False
+    precision = case["precision"]
+    got = _truncate(value.astimezone(tz), precision)
+    accepted = [case["expected"]] + ([case["expected_alt"]] if case.get("expected_alt") else [])
+    return any(got == _truncate(datetime.fromisoformat(e).astimezone(tz), precision) for e in accepted)
+
+
+def _passes_for(calls: list[Callable[[], Any]], min_seconds: float) -> int:
+    for fn in calls:  # warm-up pass
+        fn()
+    start = time.perf_counter()
+    for fn in calls:
+        fn()
+    one = max(time.perf_counter() - start, 1e-9)
+    return max(1, int(min_seconds / one))
+
+
+def _block(calls: list[Callable[[], Any]], passes: int) -> float:
+    """Seconds for one pass over ``calls`` (averaged over ``passes`` passes)."""
+    start = time.perf_counter()
+    for _ in range(passes):
+        for fn in calls:
+            fn()
+    return (time.perf_counter() - start) / passes
+
+
+def time_interleaved(a: list[Callable[[], Any]], b: list[Callable[[], Any]], repeats: int,
+                     min_seconds: float) -> tuple[list[float], list[float], int, int]:
+    """Per-repeat pass times of ``a`` and ``b``, timed alternately (a, b, a, b, …) so that
+    both see the same machine load; plus the passes per repeat of each."""
+    pa, pb = _passes_for(a, min_seconds), _passes_for(b, min_seconds)
+    ta, tb = [], []
+    for _ in range(repeats):
+        ta.append(_block(a, pa))
+        tb.append(_block(b, pb))
+    return ta, tb, pa, pb
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _loadavg() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "n/a"
+
+
+def nproc() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def run(repeats: int, min_seconds: float) -> str:
+    sys.path.insert(0, str(ROOT))
+    import dateparser
+
+    from portal_spiders.dates import TZ, parse_date_info
+
+    cases = load_cases()
+    n = len(cases)
+
+    # -- accuracy ------------------------------------------------------------------------------
+    ours = [parse_date_info(c["text"], now=c["now_dt"], order=c["order"]) for c in cases]
+    ours_value = sum(value_ok(c, r.value if r else None, TZ) for c, r in zip(cases, ours, strict=True))
+    ours_strict = sum(
+        value_ok(c, r.value if r else None, TZ) and (c["expected"] is None or r.precision == c["precision"])
+        for c, r in zip(cases, ours, strict=True)
+    )
+    methods = Counter(r.method if r else "None" for r in ours)
+
+    def dp_settings(c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "DATE_ORDER": c["order"],
+            "TIMEZONE": "Asia/Ho_Chi_Minh",
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "RELATIVE_BASE": c["now_dt"].astimezone(TZ).replace(tzinfo=None),
+            "PREFER_DATES_FROM": "past",
+        }
+
+    dp_args = [(c["text"], dp_settings(c)) for c in cases]
+
+    def dp_parse(text: str, settings: dict[str, Any]) -> datetime | None:
+        try:
+            return dateparser.parse(text, languages=["vi"], settings=settings)
+        except Exception:
+            return None
+
+    dp_results = [dp_parse(text, s) for text, s in dp_args]
+    dp_value = sum(value_ok(c, r, TZ) for c, r in zip(cases, dp_results, strict=True))
+    dp_failed = [c["text"] for c, r in zip(cases, dp_results, strict=True) if not value_ok(c, r, TZ)]
+    ours_failed = [c["text"] for c, r in zip(cases, ours, strict=True) if not value_ok(c, r.value if r else None, TZ)]
+
+    # -- speed ---------------------------------------------------------------------------------
+    our_calls = [
+        (lambda t=c["text"], now=c["now_dt"], o=c["order"]: parse_date_info(t, now=now, order=o)) for c in cases
+    ]
+    dp_calls = [(lambda t=t, s=s: dp_parse(t, s)) for t, s in dp_args]
+    load_before = _loadavg()
+    ours_ts, dp_ts, ours_passes, dp_passes = time_interleaved(our_calls, dp_calls, repeats, min_seconds)
+    load_after = _loadavg()
+    ours_cps, dp_cps = n / statistics.median(ours_ts), n / statistics.median(dp_ts)
+    ratios = sorted(d / o for o, d in zip(ours_ts, dp_ts, strict=True))
+    ratio = statistics.median(ratios)
+
+    import dateparser as dp_mod
+
+    lines = [
+        START,
+        "## Date parsing: `parse_date` vs plain `dateparser.parse`",
+        "",
+        f"Generated by `{COMMAND}` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
+        "",
+        f"* machine: `{platform.platform()}`, CPU `{cpu_model()}`, nproc {nproc()}",
+        f"* Python {platform.python_version()}, dateparser {getattr(dp_mod, '__version__', '?')}",
+        f"* strings: {n} cases (`tests/data/vi_dates_cases.json` + `tests/data/vi_dates_extra.json`), "
+        "each with its own fixed \"now\" and date order",
+        f"* speed: calls/s over the whole set, median of {repeats} timed repeats after a warm-up pass "
+        f"({ours_passes} passes per repeat for `parse_date`, {dp_passes} for dateparser); the two are timed "
+        "alternately, and the ratio is the median of the per-repeat ratios "
+        f"(range {ratios[0]:.1f}–{ratios[-1]:.1f}×); load average {load_before} before, {load_after} after",
+        "* accuracy: value truncated to the case's precision equals the expected value (null cases: "
+        "result is None); \"strict\" also requires the reported precision to match (dateparser reports none)",
+        "* dateparser settings: `languages=['vi']`, `DATE_ORDER` per case, `TIMEZONE='Asia/Ho_Chi_Minh'`, "
+        "`RETURN_AS_TIMEZONE_AWARE=True`, `RELATIVE_BASE`=case now, `PREFER_DATES_FROM='past'`",
+        "",
+        "| parser | accuracy (value at precision) | strict (value + precision) | calls/s | µs/call |",
+        "|---|---|---|---|---|",
+        f"| `portal_spiders.dates.parse_date` | {ours_value}/{n} ({ours_value / n:.0%}) | "
+        f"{ours_strict}/{n} ({ours_strict / n:.0%}) | {ours_cps:,.0f} | {1e6 / ours_cps:.1f} |",
+        f"| `dateparser.parse` | {dp_value}/{n} ({dp_value / n:.0%}) | n/a | {dp_cps:,.0f} | {1e6 / dp_cps:.1f} |",
+        "",
+        f"**Speed ratio: {ratio:.1f}×** dateparser's calls/s; "
+        f"accuracy {ours_value}/{n} vs {dp_value}/{n}.",
+        "",
+        "Winning path of `parse_date` over the set: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(methods.items(), key=lambda kv: -kv[1])) + ".",
+        "",
+        f"Cases `parse_date` gets wrong: {len(ours_failed)}"
+        + ("" if not ours_failed else " — " + ", ".join(f"`{json.dumps(t, ensure_ascii=False)}`" for t in ours_failed)),
+        "",
+        f"Cases plain dateparser gets wrong: {len(dp_failed)}.",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_doc(section: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        after = rest.split(END, 1)[1]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--write", action="store_true", help=f"replace the bench_dates section of {DOC}")
+    ap.add_argument("--repeats", type=int, default=7, help="timed repeats (median is reported; >= 5)")
+    ap.add_argument("--min-seconds", type=float, default=0.3,
+                    help="minimum duration of one timed block (per parser and repeat)")
+    args = ap.parse_args(argv)
+    section = run(max(5, args.repeats), args.min_seconds)
+    print(section)
+    if args.write:
+        write_doc(section)
+        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
