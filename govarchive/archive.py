@@ -54,7 +54,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "last_seen_at": str,
             "updated_at": str,  # when the content last changed
             "fetched_at": str,
-            "run_id": int,
+            "run_id": int,  # the last run that stored or re-confirmed the article
+            "first_run_id": int,  # the run that first archived it (incremental crawls trust complete runs only)
         },
         "pk": "id",
         "not_null": {"url", "portal", "title", "content_hash", "version", "first_seen_at"},
@@ -107,7 +108,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "started_at": str,
             "finished_at": str,
             "finish_reason": str,
-            "complete": int,  # 1 when the run walked everything it meant to (finish_reason == finished)
+            "complete": int,  # 1: finished normally, no listing page failed, every fetched article stored
             "mode": str,  # incremental | full | since
             "requests": int,
             "responses": int,
@@ -118,6 +119,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "items_failed": int,
             "coverage": str,  # JSON {field: share of stored items with the field}
             "stats": str,  # JSON of selected Scrapy stats
+            "monitor_results": str,  # JSON of the per-run spidermon checks (portal_spiders/monitors.py)
         },
         "pk": "id",
         "not_null": {"portal", "started_at"},
@@ -308,6 +310,11 @@ class Archive:
         existing = set(self.db.table_names())
         for name, spec in TABLES.items():
             if name in existing:
+                # Archives made by an older schema get the columns added since (nullable, so no backfill).
+                have = set(self.db[name].columns_dict)
+                for column, kind in spec["columns"].items():
+                    if column not in have:
+                        self.db[name].add_column(column, kind)
                 continue
             self.db[name].create(
                 spec["columns"],
@@ -367,15 +374,23 @@ class Archive:
         return int(table.last_pk)
 
     def finish_run(self, run_id: int, *, finish_reason: str, counts: dict[str, int], coverage: dict[str, float],
-                   stats: dict[str, Any] | None = None) -> None:
-        """Close a run row with its counts, coverage and finish reason, and commit everything."""
+                   stats: dict[str, Any] | None = None, monitor_results: dict[str, Any] | None = None,
+                   complete: bool | None = None) -> None:
+        """Close a run row with its counts, coverage, finish reason and monitor results; commit everything.
+
+        ``complete`` (default: ``finish_reason == "finished"``) must be true only when the run walked everything
+        it meant to and stored everything it fetched: incremental crawls stop at articles of complete runs.
+        """
         self.commit()
+        if complete is None:
+            complete = finish_reason == "finished"
         row = {
             "finished_at": utcnow(),
             "finish_reason": finish_reason,
-            "complete": 1 if finish_reason == "finished" else 0,
+            "complete": 1 if complete else 0,
             "coverage": _json(coverage),
             "stats": _json(stats or {}),
+            "monitor_results": _json(monitor_results) if monitor_results is not None else None,
         }
         row.update({k: int(v) for k, v in counts.items()})
         self.db["crawl_runs"].update(run_id, row)
@@ -392,6 +407,13 @@ class Archive:
             "portal = ? and complete = 1", [portal], order_by="id desc", limit=1))
         return rows[0] if rows else None
 
+    def clear_listing_failures(self, portal: str, *, before_run: int) -> int:
+        """Forget listing-page failures of runs before ``before_run`` (a complete run walked every listing)."""
+        self._begin_if_needed()
+        cur = self.db.execute("delete from failures where portal = ? and stage = 'listing' and "
+                              "coalesce(run_id, 0) < ?", [portal, before_run])
+        return cur.rowcount
+
     # -- articles ------------------------------------------------------------------------------------
 
     def get_article(self, url: str) -> dict[str, Any] | None:
@@ -406,6 +428,15 @@ class Archive:
     def is_known(self, url: str) -> bool:
         """Whether an article with this canonical URL is archived."""
         return self.db.execute("select 1 from articles where url = ? limit 1", [url]).fetchone() is not None
+
+    def article_state(self, url: str) -> tuple[int | None, str | None] | None:
+        """``(first_run_id, published)`` of the archived article with this canonical URL, or ``None``.
+
+        The crawler's incremental walk uses it: an article counts as settled only when ``first_run_id`` is at
+        most the id of the portal's last complete run (see :meth:`last_complete_run`).
+        """
+        row = self.db.execute("select first_run_id, published from articles where url = ?", [url]).fetchone()
+        return (row[0], row[1]) if row else None
 
     def store_article(self, item: dict[str, Any], *, content_hash: str, run_id: int | None = None) -> str:
         """Insert or update one article; returns ``"new"``, ``"updated"`` or ``"unchanged"``.
@@ -436,8 +467,8 @@ class Archive:
                     run_id=run_id,
                 )
                 if existing is None:
-                    row.update(version=1, first_seen_at=now, duplicate_of=self._syndication_source(
-                        content_hash, item["portal"]))
+                    row.update(version=1, first_seen_at=now, first_run_id=run_id,
+                               duplicate_of=self._syndication_source(content_hash, item["portal"]))
                     article_id = int(self.db["articles"].insert(row).last_pk)
                     outcome = "new"
                 else:

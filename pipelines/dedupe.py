@@ -16,9 +16,14 @@ from portal_spiders.text import content_hash
 
 
 def article_hash(item: ArticleItem) -> str:
-    """Content hash over the normalized title and body (plus the fields a reader would see change)."""
-    return content_hash(item.title, item.summary, item.body_text, item.author, item.published,
-                        "|".join(item.tags), "|".join(a["url"] for a in item.attachments))
+    """Content hash over the article's text: title, lead (sapo) and body.
+
+    Text is NFC-normalised and whitespace-collapsed first (:func:`portal_spiders.text.content_hash`), so a
+    re-render with other spacing or decomposed diacritics is not a new version. Bylines, tags, dates and
+    attachment URLs stay out: they carry the portal's host or house style, and the same text syndicated to
+    another portal must hash the same to be linked through ``duplicate_of``.
+    """
+    return content_hash(item.title, item.summary, item.body_text)
 
 
 class DedupePipeline:

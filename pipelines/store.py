@@ -7,6 +7,7 @@ finish reason, counts and per-field coverage when the spider closes.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ def release_archive(archive: Archive) -> None:
         _SHARED[key] = (shared, users - 1)
 
 
+logger = logging.getLogger(__name__)
+
 COVERAGE_FIELDS = ("title", "published", "author", "summary", "body_text", "tags", "attachments", "category",
                    "images")
 
@@ -61,6 +64,7 @@ class StorePipeline:
         self.counts: Counter[str] = Counter()
         self.coverage: Counter[str] = Counter()
         self.stored = 0
+        self.store_errors = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -88,10 +92,15 @@ class StorePipeline:
             self.archive.record_failure(url=item.url, portal=item.portal, stage=item.stage, reason=item.reason,
                                         status=item.status, run_id=self.run_id, extra=item.extra)
             self.counts["items_failed"] += 1
+            self.crawler.stats.inc_value("govarchive/items_failed")
             return item
         if isinstance(item, ArticleItem):
             data = ItemAdapter(item).asdict()
-            outcome = self.archive.store_article(data, content_hash=item.content_hash or "", run_id=self.run_id)
+            try:
+                outcome = self.archive.store_article(data, content_hash=item.content_hash or "", run_id=self.run_id)
+            except Exception as exc:  # the article's savepoint rolled back; the run must not count as complete
+                self.store_failed(item, exc)
+                return item
             for url in {item.url, item.source_url, item.final_url}:
                 if url:
                     self.archive.clear_failure(url)
@@ -101,7 +110,25 @@ class StorePipeline:
                 if data.get(name):
                     self.coverage[name] += 1
             self.crawler.stats.inc_value(f"govarchive/items_{outcome}")
+            # Which kind of source (css, label, meta, heuristic ...) each field came from: `govarchive health`
+            # flags a layout change when a portal's fields move from its selectors to the fallbacks.
+            for name, source in (item.field_sources or {}).items():
+                self.crawler.stats.inc_value(f"govarchive/source/{name}/{str(source).split(':', 1)[0]}")
         return item
+
+    def store_failed(self, item: ArticleItem, exc: Exception) -> None:
+        """Log and count an article the archive refused, and record it as a ``store`` failure if possible."""
+        logger.error("could not store %s: %r", item.url, exc, exc_info=exc)
+        self.store_errors += 1
+        self.counts["items_failed"] += 1
+        self.crawler.stats.inc_value("govarchive/store_errors")
+        assert self.archive is not None
+        try:
+            self.archive.record_failure(url=item.source_url or item.url, portal=item.portal, stage="store",
+                                        reason=f"{type(exc).__name__}: {exc}", run_id=self.run_id,
+                                        extra={"canonical_url": item.url})
+        except Exception:
+            logger.exception("could not record the store failure of %s either", item.url)
 
     def close_spider(self) -> None:
         """Commit the last batch (the run row is closed on ``spider_closed``)."""
@@ -109,7 +136,7 @@ class StorePipeline:
             self.archive.commit()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        """Close the run row with counts, coverage and the finish reason, then the archive."""
+        """Close the run row with counts, coverage, finish reason and monitor results, then the archive."""
         if self.archive is None or self.run_id is None:
             return
         stats = self.crawler.stats.get_stats()
@@ -123,6 +150,14 @@ class StorePipeline:
         keep = {k: v for k, v in stats.items() if isinstance(v, int | float | str) and (
             k.startswith(("downloader/response_status_count", "govarchive/", "retry/", "log_count/ERROR",
                           "item_dropped_count", "robotstxt/")))}
-        self.archive.finish_run(self.run_id, finish_reason=reason, counts=counts, coverage=coverage, stats=keep)
+        # Set by portal_spiders.monitors.StoreMonitorResults: spidermon's handler runs before this one (extensions
+        # connect to spider_closed before pipelines do). None when spidermon is disabled.
+        monitor_results = stats.get("govarchive/monitor_results")
+        # Complete = nothing left behind: later incremental runs stop at the articles this run archived.
+        complete = reason == "finished" and not self.store_errors and not stats.get("govarchive/listing_errors")
+        if complete:
+            self.archive.clear_listing_failures(spider.name, before_run=self.run_id)
+        self.archive.finish_run(self.run_id, finish_reason=reason, counts=counts, coverage=coverage, stats=keep,
+                                monitor_results=monitor_results, complete=complete)
         release_archive(self.archive)
         self.archive = None

@@ -14,6 +14,9 @@ NEWSPIDER_MODULE = "portal_spiders.spiders"
 ARCHIVE_DB = os.environ.get("GOVARCHIVE_DB", "data/archive.db")
 ARCHIVE_BATCH_SIZE = 50  # articles per commit (WAL); a SIGKILL loses at most one uncommitted batch
 ARCHIVE_BATCH_SECONDS = 5.0
+# Incremental crawls stop reading a listing after this many consecutive articles archived by a complete run;
+# 0 = one listing page's worth (pinned old articles at the top of a listing do not end the walk).
+INCREMENTAL_STOP_AFTER = 0
 
 # An honest User-Agent with a contact, configurable per deployment.
 GOVARCHIVE_CONTACT = os.environ.get("GOVARCHIVE_CONTACT", "https://github.com/govarchive/govarchive")
@@ -32,6 +35,13 @@ DOWNLOAD_TIMEOUT = 60
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Exponential backoff between retries (portal_spiders/politeness.py): 2 s, 4 s, 8 s ... capped; Retry-After wins.
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "portal_spiders.politeness.BackoffRetryMiddleware": 550,
+}
 # Scrapy's 1 GiB default let a gzip bomb through; legal full texts reach ~1 MB, article pages ~340 KB.
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
@@ -49,6 +59,30 @@ DOWNLOAD_HANDLERS = {
 }
 REPLICA_URL = os.environ.get("GOVARCHIVE_REPLICA_URL", "")
 REPLICA_HOSTS: list[str] = []  # empty: route every host to the replica when REPLICA_URL is set
+
+# TLS: certificates are verified for every host; a registry entry's `tls` table (or TLS_POLICIES = {host: policy})
+# relaxes versions, ciphers or verification for that host only (portal_spiders/tls.py), logged once per host.
+DOWNLOAD_VERIFY_CERTIFICATES = True
+TLS_POLICIES: dict[str, dict[str, object]] = {}
+
+# Per-run checks with spidermon at spider close (portal_spiders/monitors.py); results go to crawl_runs.
+SPIDERMON_ENABLED = True
+EXTENSIONS = {
+    "portal_spiders.archive_lock.ArchiveLockExtension": 0,  # one crawl at a time per archive (<db>.lock)
+    "spidermon.contrib.scrapy.extensions.Spidermon": 500,
+}
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["portal_spiders.monitors.SpiderCloseMonitorSuite"]
+SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
+SPIDERMON_MAX_ERRORS = 10  # ERROR log lines (parser crashes, retries given up) per run
+SPIDERMON_ADD_FIELD_COVERAGE = True
+SPIDERMON_FIELD_COVERAGE_SKIP_IF_NO_ITEM = True  # "no articles at all" is SPIDERMON_MIN_ARTICLES' job
+SPIDERMON_FIELD_COVERAGE_RULES = {
+    "ArticleItem/title": 1.0,
+    "ArticleItem/published": 0.9,
+    "ArticleItem/body_text": 0.9,
+}
+SPIDERMON_MIN_ARTICLES = 1
+GOVARCHIVE_MAX_FAILED_SHARE = 0.2
 
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,

@@ -1,49 +1,65 @@
 """URL canonicalisation: one article, one identity.
 
 Built on w3lib's ``canonicalize_url`` (sorted query, percent-encoding normalised, fragment dropped) plus the
-rules these portals need: lower-case scheme and host, no default port, no tracking parameters, no trailing
-slash, and case-folded paths on SharePoint hosts (whose paths are case-insensitive). Parameters that identify
-content (``ItemID``, ``id``, ``docid`` ...) are kept, and query values are never re-padded or trimmed
-(yenbai.gov.vn carries space-padded list names inside its query string).
+rules these portals need: one scheme (``https``), lower-case host without ``www.``, no default port, no
+tracking parameters, no trailing slash, and case-folded paths on SharePoint hosts (whose paths are
+case-insensitive). Parameters that identify content (``ItemID``, ``id``, ``docid``, bvhttdl.gov.vn's ``url``
+...) are kept with their names as written, and query values are never trimmed or re-padded: yenbai.gov.vn
+carries space-padded list names inside its query string, and the padding is part of the address.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
+# Matched case-insensitively. Everything else in a query string is treated as content-identifying.
 TRACKING_PARAMS = frozenset({
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id", "fbclid", "gclid",
-    "zarsrc", "zlink", "_ga", "mc_cid", "mc_eid", "ref", "share", "_afrloop", "_afrwindowmode",
-    "adf-window-id", "_adf.ctrl-state",
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "gidzl", "zarsrc", "zlink", "_ga", "_gl",
+    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "fb_action_ids", "fb_action_types", "fb_source", "ref",
+    "share", "_afrloop", "_afrwindowmode", "_afrwindowid", "adf-window-id", "_adf.ctrl-state",
 })
+TRACKING_PREFIXES = ("utm_",)
 
 # The scheme is dropped from identity below, so either default port is "no port".
-DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = frozenset({80, 443})
+
+_ENCODED_SLASH = re.compile("%2f", re.I)
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _fold_path(path: str) -> str:
+    """Lower-case a path, including percent-encoded letters (``%C4%90`` Đ -> đ), keeping encoded slashes."""
+    return "%2F".join(quote(unquote(part).lower(), safe="/;:@&=+$,!~*'()%")
+                      for part in _ENCODED_SLASH.split(path))
 
 
 def canonical_url(url: str, *, case_insensitive_path: bool = False) -> str:
     """Return the canonical form of ``url`` used as the archive's identity key.
 
-    ``case_insensitive_path`` lower-cases the path (SharePoint: ``/Pages/`` and ``/pages/`` are the same).
+    ``case_insensitive_path`` lower-cases the path (SharePoint: ``/Pages/`` and ``/pages/`` are the same);
+    query parameter names and values keep their case.
     """
-    url = url.strip()
-    parts = urlsplit(url)
+    parts = urlsplit(url.strip())
     scheme = (parts.scheme or "http").lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
     netloc = host
-    if parts.port and parts.port not in DEFAULT_PORTS.values():
+    if parts.port and parts.port not in DEFAULT_PORTS:
         netloc = f"{host}:{parts.port}"
     path = parts.path or "/"
     if case_insensitive_path:
-        path = path.lower()
+        path = _fold_path(path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in TRACKING_PARAMS]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     rebuilt = urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
     # https and http serve the same article on every portal we know; identity ignores the scheme.
     canon = canonicalize_url(rebuilt, keep_fragments=False)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any, ClassVar
 
 import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from govarchive.archive import Archive
+from pipelines.store import acquire_archive, release_archive
 from portal_spiders.discovery import parse_feed, parse_sharepoint_list, parse_sitemap
+from portal_spiders.incremental import ListingWalk
 from portal_spiders.items import PageFailure
 from portal_spiders.platforms import ExtractionError, ListingEntry, get_platform
 from portal_spiders.platforms.base import Platform
@@ -28,17 +32,27 @@ class PortalSpider(scrapy.Spider):
     """Crawl one portal from its registry entry.
 
     Spider arguments (``-a key=value``): ``max_pages`` (listing pages per start URL, default from the
-    registry).
+    registry); ``full=1`` (backfill: read every listing page, fetch every article again); ``since=YYYY-MM-DD``
+    (read listings back to that date); ``refresh_days=N`` (fetch archived articles of the last N days again, to
+    catch edits). Without ``full``/``since`` the crawl is incremental (:mod:`portal_spiders.incremental`; setting
+    ``INCREMENTAL_STOP_AFTER``). Every run first retries the portal's recorded failures.
     """
 
     portal: ClassVar[PortalConfig]
 
-    def __init__(self, *args: Any, max_pages: str | int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_pages: str | int | None = None, full: str | bool | None = None,
+                 since: str | None = None, refresh_days: str | int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.platform: Platform = get_platform(self.portal.platform)(self.portal.selectors)
         self.max_pages = int(max_pages) if max_pages else self.portal.max_pages
         self.allowed_domains = [h.removeprefix("www.") for h in self.portal.hosts]
         self.seen_articles: set[str] = set()
+        self.since = date.fromisoformat(since) if since else None
+        self.refresh_days = int(refresh_days) if refresh_days else None
+        full_walk = str(full).lower() in {"1", "true", "yes"} if full is not None else False
+        self.crawl_mode = "full" if full_walk else "since" if self.since else "incremental"
+        self.walk: ListingWalk | None = None
+        self.archive: Archive | None = None
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -55,9 +69,49 @@ class PortalSpider(scrapy.Spider):
     # -- entry points --------------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        """Listing pages, feeds, sitemaps and SharePoint lists of the portal, in registry order."""
+        """Recorded failures first, then the listing pages, feeds, sitemaps and SharePoint lists of the portal."""
+        self.open_walk()
+        for request in self.failure_retry_requests():
+            yield request
         for request in self.start_listing_requests():
             yield request
+
+    def open_walk(self) -> None:
+        """Read the archive's state for this crawl (the store pipeline's shared connection)."""
+        self.archive = acquire_archive(
+            self.settings.get("ARCHIVE_DB"),
+            batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
+            batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
+        )
+        last = self.archive.last_complete_run(self.portal.slug)
+        self.walk = ListingWalk(
+            self.crawl_mode, lookup=self.archive.article_state, last_complete_run=last["id"] if last else None,
+            since=self.since, refresh_days=self.refresh_days,
+            stop_after=self.settings.getint("INCREMENTAL_STOP_AFTER", 0), date_order=self.platform.date_order)
+        self.logger.info("%s crawl of %s (last complete run: %s)", self.crawl_mode, self.portal.slug,
+                         last["id"] if last else "none")
+
+    def failure_retry_requests(self) -> Iterator[scrapy.Request]:
+        """Article URLs that failed in earlier runs; the store clears them once archived.
+
+        Listing failures are not replayed: a run with one is incomplete, so the next run walks past it anyway.
+        """
+        assert self.archive is not None
+        for failure in self.archive.failures(self.portal.slug):
+            if failure["stage"] == "listing":
+                continue
+            key = canonical_url(failure["url"], case_insensitive_path=self.platform.case_insensitive_paths)
+            if key in self.seen_articles:
+                continue
+            self.seen_articles.add(key)
+            self.crawler.stats.inc_value("govarchive/failures_retried")
+            yield self.article_request(ListingEntry(url=failure["url"]))
+
+    def closed(self, reason: str) -> None:
+        """Give the shared archive connection back."""
+        if self.archive is not None:
+            release_archive(self.archive)
+            self.archive = None
 
     def start_listing_requests(self) -> Iterator[scrapy.Request]:
         """The first request of every listing source of the portal."""
@@ -90,15 +144,19 @@ class PortalSpider(scrapy.Spider):
         try:
             listing = self.platform.parse_listing(response)
         except Exception as exc:
-            yield self.failure(response.url, "parse", f"listing: {exc!r}", status=response.status)
+            yield self.listing_failure(response.url, f"listing: {exc!r}", status=response.status)
             return
         self.crawler.stats.inc_value("govarchive/listing_pages")
         if not listing.entries:
             self.crawler.stats.inc_value("govarchive/empty_listing_pages")
             self.logger.warning("no article links on listing page %s", response.url)
         yield from self.follow_entries(listing.entries, response)
+        for url in listing.feeds:  # the duplicate filter drops feeds already requested
+            if url not in self.portal.feeds:
+                yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error,
+                                     meta={"listing": True, "category": url})
         page = response.meta.get("page", 1)
-        if page < self.max_pages:
+        if page < self.max_pages and self.walk_on(response, len(listing.entries)):
             for request in listing.next_requests[:1]:
                 yield request.replace(callback=self.parse_listing, errback=self.on_error,
                                       meta={**request.meta, "listing": True, "category": response.meta["category"],
@@ -107,9 +165,10 @@ class PortalSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """Articles of an RSS/Atom feed."""
         try:
-            entries = parse_feed(response)  # type: ignore[arg-type]
+            order = "MDY" if "MDY" in (self.portal.date_order, self.platform.feed_date_order) else "DMY"
+            entries = parse_feed(response, order=order)  # type: ignore[arg-type]
         except Exception as exc:
-            yield self.failure(response.url, "parse", f"feed: {exc!r}", status=response.status)
+            yield self.listing_failure(response.url, f"feed: {exc!r}", status=response.status)
             return
         yield from self.follow_entries(entries, response)
 
@@ -118,7 +177,7 @@ class PortalSpider(scrapy.Spider):
         try:
             entries, children = parse_sitemap(response)  # type: ignore[arg-type]
         except Exception as exc:
-            yield self.failure(response.url, "parse", f"sitemap: {exc!r}", status=response.status)
+            yield self.listing_failure(response.url, f"sitemap: {exc!r}", status=response.status)
             return
         for child in children:
             yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.on_error,
@@ -130,22 +189,34 @@ class PortalSpider(scrapy.Spider):
         try:
             entries, next_url = parse_sharepoint_list(response, detail_url)  # type: ignore[arg-type]
         except Exception as exc:
-            yield self.failure(response.url, "parse", f"sharepoint list: {exc!r}", status=response.status)
+            yield self.listing_failure(response.url, f"sharepoint list: {exc!r}", status=response.status)
             return
         self.crawler.stats.inc_value("govarchive/listing_pages")
         yield from self.follow_entries(entries, response)
         page = response.meta.get("page", 1)
-        if next_url and page < self.max_pages:
+        if next_url and page < self.max_pages and self.walk_on(response, len(entries)):
             yield response.request.replace(url=next_url, meta={**response.meta, "page": page + 1})  # type: ignore[union-attr]
 
     def follow_entries(self, entries: list[ListingEntry], response: Response) -> Iterator[scrapy.Request]:
-        """Requests for article pages not yet requested in this run."""
+        """Requests for the listed articles this crawl wants (:class:`ListingWalk`), each once per run."""
+        category = response.meta.get("category", response.url)
         for entry in entries:
             key = canonical_url(entry.url, case_insensitive_path=self.platform.case_insensitive_paths)
+            wanted = self.walk.wants(category, key, entry.published) if self.walk is not None else True
             if key in self.seen_articles:
+                continue
+            if not wanted:
+                self.crawler.stats.inc_value("govarchive/articles_skipped_known")
                 continue
             self.seen_articles.add(key)
             yield self.article_request(entry, listing_url=response.url)
+
+    def walk_on(self, response: Response, entries: int) -> bool:
+        """Whether to read the next page of this listing category (incremental stop rule)."""
+        if self.walk is None or self.walk.next_page(response.meta.get("category", response.url), entries):
+            return True
+        self.crawler.stats.inc_value("govarchive/listings_stopped_at_known")
+        return False
 
     def article_request(self, entry: ListingEntry, *, listing_url: str | None = None) -> scrapy.Request:
         """The request for one article page."""
@@ -177,9 +248,17 @@ class PortalSpider(scrapy.Spider):
         response = getattr(failure.value, "response", None)
         status = response.status if response is not None else None
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        stage = "listing" if request.meta.get("listing") else "download"
-        self.crawler.stats.inc_value(f"govarchive/failures/{stage}")
-        yield self.failure(request.url, stage, reason, status=status)
+        if request.meta.get("listing"):
+            yield self.listing_failure(request.url, reason, status=status)
+            return
+        self.crawler.stats.inc_value("govarchive/failures/download")
+        yield self.failure(request.url, "download", reason, status=status)
+
+    def listing_failure(self, url: str, reason: str, *, status: int | None = None) -> PageFailure:
+        """A failed listing page: recorded, and the run will not count as complete (its walk has a hole)."""
+        self.crawler.stats.inc_value("govarchive/failures/listing")
+        self.crawler.stats.inc_value("govarchive/listing_errors")
+        return self.failure(url, "listing", reason, status=status)
 
     def failure(self, url: str, stage: str, reason: str, *, status: int | None = None) -> PageFailure:
         """A failure record for ``url``."""

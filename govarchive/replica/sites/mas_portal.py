@@ -154,7 +154,8 @@ var g_Workspace = "s4-workspace"; // 22/03/2024 09:00
             if a.attachments else ""
         related = "".join(f'<li><a href="{esc(self.article_path(o))}">{esc(o.title)}</a> '
                           f'<span>({o.published:%d/%m/%Y})</span></li>' for o in self.articles[:3] if o.id != a.id)
-        return self.chrome_top(f"{a.title} - Cổng TTĐT Đảng bộ tỉnh") + f"""
+        # a malformed page has no title anywhere, not even in <title>
+        return self.chrome_top("" if a.malformed else f"{a.title} - Cổng TTĐT Đảng bộ tỉnh") + f"""
   <div class="breadcrumb-container"><a href="/">Trang chủ</a> / <a href="{esc(self.categories()[0])}">{esc(a.category)}</a></div>
   <div class="ms-webpart-zone ms-fullWidth"><div class="ms-webpart-chrome ms-webpart-chrome-fullWidth">
   <div class="news-detail">
