@@ -26,11 +26,12 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
+from form2request import form2request
 from lxml_html_clean import Cleaner
 from parsel import Selector
 from w3lib.url import safe_url_string
 from scrapy import Request
-from scrapy.http import FormRequest, HtmlResponse, TextResponse
+from scrapy.http import HtmlResponse, TextResponse
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
@@ -140,6 +141,7 @@ class ListingPage:
 
     entries: list[ListingEntry] = field(default_factory=list)
     next_requests: list[Request] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)  # feeds the page advertises (generic autodiscovery)
 
 
 class ExtractionError(Exception):
@@ -190,6 +192,7 @@ class Platform:
     article_url_re: ClassVar[str | None] = None  # fallback filter for listing links
     title_suffix_re: ClassVar[str] = r"\s+[-|–]\s+(?:CỔNG|TRANG|Cổng|Trang|Báo|BÁO)\b.*$"
     date_order: ClassVar[str] = "DMY"
+    feed_date_order: ClassVar[str] = "DMY"  # RSS dates can differ from page dates (baochinhphu: M/d/yyyy)
 
     FIELDS: ClassVar[tuple[str, ...]] = ("title", "published", "author", "summary", "body", "tags", "attachments",
                                          "category", "listing_links", "next_page", "remove")
@@ -697,20 +700,20 @@ def _file_name(url: str) -> str:
 
 
 def postback_request(response: TextResponse, href: str) -> Request | None:
-    """Replay an ASP.NET ``__doPostBack('target','arg')`` pager link as the form POST it triggers."""
+    """Replay an ASP.NET ``__doPostBack('target','arg')`` pager link as the form POST it triggers.
+
+    The form (``form#aspnetForm`` on SharePoint, else the first form) is serialised by form2request, the
+    library Scrapy 2.19 recommends over the deprecated ``FormRequest.from_response``, so ``__VIEWSTATE``,
+    ``__EVENTVALIDATION`` and every other field go back exactly as the page sent them.
+    """
     m = re.search(r"__doPostBack\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)", href or "")
     if not m or not isinstance(response, HtmlResponse):
         return None
-    try:
-        return FormRequest.from_response(
-            response,
-            formdata={"__EVENTTARGET": m.group(1), "__EVENTARGUMENT": m.group(2)},
-            dont_click=True,
-            dont_filter=True,
-            meta={"postback": f"{m.group(1)}:{m.group(2)}"},
-        )
-    except ValueError:  # no form on the page
+    forms = response.css("form#aspnetForm") or response.css("form")
+    if not forms:
         return None
+    data = form2request(forms[0], {"__EVENTTARGET": m.group(1), "__EVENTARGUMENT": m.group(2)}, click=False)
+    return data.to_scrapy(callback=None, dont_filter=True, meta={"postback": f"{m.group(1)}:{m.group(2)}"})
 
 
 __all__ = [
