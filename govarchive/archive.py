@@ -172,6 +172,8 @@ FTS_FOLDED = "articles_fts"
 FTS_EXACT = "articles_fts_exact"
 FTS_COLUMNS = ("title", "summary", "body", "tags")
 FTS_TOKENIZERS = {FTS_FOLDED: "unicode61 remove_diacritics 2", FTS_EXACT: "unicode61 remove_diacritics 0"}
+# Extra FTS5 options: a 3-character prefix index on the folded table, so `thu*` is one doclist, not a merge.
+FTS_OPTIONS = {FTS_FOLDED: ", prefix='3'", FTS_EXACT: ""}
 FTS_WEIGHTS = (10.0, 4.0, 1.0, 6.0)  # bm25 column weights: title, summary, body, tags
 SEARCH_KEY_ID_BITS = 36
 SEARCH_KEY_ID_MASK = (1 << SEARCH_KEY_ID_BITS) - 1
@@ -602,7 +604,7 @@ class Archive:
             if name not in existing:
                 self.db.execute(
                     f"create virtual table [{name}] using fts5({', '.join(FTS_COLUMNS)}, content='', "
-                    f"tokenize='{tokenizer}')")
+                    f"tokenize='{tokenizer}'{FTS_OPTIONS[name]})")
                 created = True
         if created and self.count("articles"):
             self.rebuild_search_index(optimize=False)
@@ -756,6 +758,34 @@ class Archive:
         ``exact`` searches the unfolded index; filters: portal, author, tag, since, until (dates are rowid
         ranges); ``min_key`` restricts to keys >= it. Raises :class:`SearchQueryError` for an invalid expression.
         """
+        return self.fts_search_bounded(expression, exact=exact, filters=filters, limit=limit, with_score=with_score,
+                                       min_key=min_key)[0]
+
+    def fts_search_bounded(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
+                           limit: int = 20, with_score: bool = False, min_key: int | None = None,
+                           budget_s: float | None = None) -> tuple[list[tuple[int, Any]], bool]:
+        """Like :meth:`fts_search`, but stops after ``budget_s`` seconds: ``(rows so far, complete)``.
+
+        The budget is enforced with SQLite's progress handler, between rows (bm25 ranking of a word found in
+        most of a million articles is the case it bounds).
+        """
+        if budget_s is None:
+            return self._fts_query(expression, exact, filters, limit, with_score, min_key, None), True
+        deadline = time.monotonic() + budget_s
+        rows: list[tuple[int, Any]] = []
+        self.db.conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+        try:
+            self._fts_query(expression, exact, filters, limit, with_score, min_key, rows)
+            return rows, True
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):
+                raise
+            return rows, False
+        finally:
+            self.db.conn.set_progress_handler(None, 0)
+
+    def _fts_query(self, expression: str, exact: bool, filters: dict[str, Any] | None, limit: int, with_score: bool,
+                   min_key: int | None, into: list[tuple[int, Any]] | None) -> list[tuple[int, Any]]:
         table = FTS_EXACT if exact else FTS_FOLDED
         filters = filters or {}
         lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
@@ -773,12 +803,15 @@ class Archive:
         score = f"bm25([{table}], {', '.join(map(str, FTS_WEIGHTS))})" if with_score else "null"
         sql = (f"select [{table}].rowid, {score} from [{table}]{join} where {' and '.join(where + conditions)} "
                f"order by [{table}].rowid desc limit ?")
+        rows = [] if into is None else into
         try:
-            return [(int(k), s) for k, s in self.db.execute(sql, [*params, *extra, int(limit)])]
+            for key, value in self.db.execute(sql, [*params, *extra, int(limit)]):
+                rows.append((int(key), value))
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc):
                 raise SearchQueryError(str(exc)) from exc
             raise
+        return rows
 
     def articles_by_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Rows (without ``body_html``) of these article ids, keyed by id."""

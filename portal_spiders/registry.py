@@ -23,6 +23,7 @@ Keys of an entry (``[[portal]]`` table):
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -170,9 +171,13 @@ def load_registry(path: str | Path | None = None) -> dict[str, PortalConfig]:
     """Load and validate the registry file; raises :class:`RegistryError` on the first bad entry."""
     from portal_spiders.platforms import platforms
 
-    path = Path(path) if path else DEFAULT_REGISTRY
+    source: Any = Path(path) if path else DEFAULT_REGISTRY
+    if not path and not DEFAULT_REGISTRY.exists():
+        # Deployed inside a zipped egg (scrapyd) the bundled file has no path of its own; read it from the package.
+        source = importlib.resources.files("portal_spiders").joinpath("portals.toml")
+    path = DEFAULT_REGISTRY if not path else Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RegistryError(f"{path}: registry file not found") from None
     except tomllib.TOMLDecodeError as exc:

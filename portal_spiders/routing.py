@@ -3,7 +3,8 @@
 With ``REPLICA_URL=http://127.0.0.1:PORT`` set, a request for ``https://laichau.dcs.vn/Pages/x.aspx`` is
 fetched from ``http://127.0.0.1:PORT/Pages/x.aspx`` with the header ``X-Replica-Host: laichau.dcs.vn``, and
 the response is handed back under the real URL. Spiders, items and the archive therefore only ever see the
-portal's real URLs. Without ``REPLICA_URL`` the handler is Scrapy's HTTP/1.1 handler, unchanged.
+portal's real URLs. Without ``REPLICA_URL`` the handler is Scrapy's HTTP/1.1 handler, with the per-host TLS
+policy of :mod:`portal_spiders.tls` on its connections.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from portal_spiders.tls import PerHostTLSPolicy
+
 REPLICA_HEADER = "X-Replica-Host"
 
 
@@ -25,6 +28,11 @@ class RoutingDownloadHandler(BaseDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.inner = HTTP11DownloadHandler.from_crawler(crawler)
+        # Per-host TLS relaxations (registry `tls`, setting TLS_POLICIES) apply to the wrapped handler's connections;
+        # it keeps its context factory in a private attribute, so fail loudly if a Scrapy upgrade renames it.
+        if not hasattr(self.inner, "_contextFactory"):
+            raise RuntimeError("HTTP11DownloadHandler has no _contextFactory: update portal_spiders/tls.py")
+        self.inner._contextFactory = PerHostTLSPolicy.from_settings(self.inner._contextFactory, crawler.settings)
         self.replica = crawler.settings.get("REPLICA_URL") or ""
         self.hosts = {h.lower() for h in crawler.settings.getlist("REPLICA_HOSTS")}
 

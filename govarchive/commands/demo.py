@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 DEMO_DB = "data/demo.db"
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve the replica, crawl it, summarise the archive."""
     from govarchive.archive import Archive
     from govarchive.crawling import project_settings, run_spiders
+    from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
     from govarchive.replica.server import ReplicaServer, ReplicaState
 
     state = ReplicaState.from_registry(args.portal)
@@ -32,18 +34,28 @@ def run(args: argparse.Namespace) -> int:
         print("no replica portals match", args.portal)
         return 2
     db = Path(args.db)
-    with ReplicaServer(state) as replica:
-        print(f"replica portals {', '.join(state.portals)} serving at {replica.url}")
-        settings = project_settings({
-            "ARCHIVE_DB": str(db),
-            "REPLICA_URL": replica.url,
-            # The replica is local: no need for the production politeness delays.
-            "DOWNLOAD_DELAY": 0,
-            "AUTOTHROTTLE_ENABLED": False,
-            "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-            "LOG_LEVEL": args.log_level,
-        })
-        stats = run_spiders(state.portals, settings)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        acquire_lock(db)  # one crawl at a time per archive (see govarchive/locking.py)
+    except ArchiveLocked as exc:
+        print(f"govarchive demo: {exc}", file=sys.stderr)
+        return 3
+    try:
+        with ReplicaServer(state) as replica:
+            print(f"replica portals {', '.join(state.portals)} serving at {replica.url}")
+            settings = project_settings({
+                "ARCHIVE_DB": str(db),
+                "REPLICA_URL": replica.url,
+                # The replica is local: no need for the production politeness delays.
+                "DOWNLOAD_DELAY": 0,
+                "AUTOTHROTTLE_ENABLED": False,
+                "RETRY_BACKOFF_BASE": 0,
+                "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+                "LOG_LEVEL": args.log_level,
+            })
+            stats = run_spiders(state.portals, settings)
+    finally:
+        release_lock(db)
     with Archive(db) as archive:
         print(f"\narchive: {db}")
         print(f"{'portal':<18} {'reason':<10} {'new':>5} {'upd':>5} {'same':>5} {'fail':>5} {'total':>6}")

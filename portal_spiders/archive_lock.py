@@ -1,0 +1,44 @@
+"""Scrapy extension: hold the archive's crawl lock (``<ARCHIVE_DB>.lock``) for the whole crawl.
+
+It runs when the crawler is built, before the engine opens, so a second ``scrapy crawl`` on a locked archive
+stops at once with the lock file and the holder's pid in the log, and exits with status 1 (Scrapy's
+bootstrap failure). ``govarchive crawl``/``demo`` hold the lock already; in their process it is re-entered.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveLockExtension:
+    """Take the lock at start-up, give it back when the engine stops."""
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self.held = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveLockExtension:
+        """Acquire the lock or stop the crawl with :class:`ArchiveLocked`."""
+        ext = cls(crawler.settings.get("ARCHIVE_DB"))
+        try:
+            acquire_lock(ext.db)
+        except ArchiveLocked as exc:
+            logger.error("%s", exc)
+            raise
+        ext.held = True
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def engine_stopped(self) -> None:
+        """Release the lock (once)."""
+        if self.held:
+            release_lock(self.db)
+            self.held = False
