@@ -29,9 +29,9 @@ import lxml.html
 from form2request import form2request
 from lxml_html_clean import Cleaner
 from parsel import Selector
-from w3lib.url import safe_url_string
 from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
+from w3lib.url import safe_url_string
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
@@ -261,30 +261,28 @@ class Platform:
                 return text[max(0, m.start() - 6): m.end() + 8].strip()
         return None
 
+    NEXT_LABELS: ClassVar[frozenset[str]] = frozenset(
+        {"tiếp", "tiếp theo", "trang sau", "sau", "»", "›", ">", "next", "tiếp »", "trang tiếp"})
+
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
         """Requests for the following listing page: next links, numbered pages or ASP.NET postbacks."""
-        for css in self.selectors["next_page"]:
-            for a in sel.css(css):
-                href = (a.attrib.get("href") or "").strip()
-                postback = postback_request(response, href)
-                if postback is not None:
-                    yield postback
-                    return
-                if href and not href.startswith(("javascript:", "#")):
-                    yield Request(response.urljoin(href))
-                    return
-        # Text-labelled next links ("Tiếp", "Sau", "»", "Next") when no selector matched.
-        for a in sel.css("a"):
-            label = inline_text(a.root).lower()
-            if label in {"tiếp", "tiếp theo", "trang sau", "sau", "»", "›", ">", "next", "tiếp »", "trang tiếp"}:
-                href = (a.attrib.get("href") or "").strip()
-                postback = postback_request(response, href)
-                if postback is not None:
-                    yield postback
-                    return
-                if href and not href.startswith(("javascript:", "#")):
-                    yield Request(response.urljoin(href))
-                    return
+        candidates = [a for css in self.selectors["next_page"] for a in sel.css(css)]
+        # Text-labelled next links ("Tiếp", "Sau", "»", "Next") after the selectors.
+        candidates += [a for a in sel.css("a") if inline_text(a.root).lower() in self.NEXT_LABELS]
+        for a in candidates:
+            request = self._next_request(response, (a.attrib.get("href") or "").strip())
+            if request is not None:
+                yield request
+                return
+
+    @staticmethod
+    def _next_request(response: TextResponse, href: str) -> Request | None:
+        postback = postback_request(response, href)
+        if postback is not None:
+            return postback
+        if href and not href.startswith(("javascript:", "#")):
+            return Request(response.urljoin(href))
+        return None
 
     # -- article -----------------------------------------------------------------------------------------
 
@@ -431,7 +429,8 @@ class ArticlePage:
                 return list(value), source
         return [], None
 
-    def first_date(self, candidates: list[tuple[str, Callable[[], Any]]], *, order: str = "DMY") -> tuple[Any, str | None]:
+    def first_date(self, candidates: list[tuple[str, Callable[[], Any]]], *,
+                   order: str = "DMY") -> tuple[Any, str | None]:
         for source, fn in candidates:
             raw_value = fn()
             if not raw_value:
@@ -468,7 +467,8 @@ class ArticlePage:
         out: list[str] = []
         for node in self.sel.css(css):
             text = inline_text(node.root).lstrip("#").strip()
-            if text and text.rstrip(":").strip().lower() not in {"tag", "tags", "từ khóa", "từ khoá"} and text not in out:
+            is_label = text.rstrip(":").strip().lower() in {"tag", "tags", "từ khóa", "từ khoá"}
+            if text and not is_label and text not in out:
                 out.append(text)
         return out
 
