@@ -12,11 +12,16 @@ from email.utils import parsedate_to_datetime
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from portal_spiders.dates import parse_date_info
 from portal_spiders.platforms.base import ListingEntry
 
 
-def parse_feed(response: TextResponse) -> list[ListingEntry]:
-    """Items of an RSS 2.0 or Atom feed."""
+def parse_feed(response: TextResponse, *, order: str = "DMY") -> list[ListingEntry]:
+    """Items of an RSS 2.0 or Atom feed.
+
+    Dates that are not RFC 2822 or ISO (``9/5/2026 1:30:00 PM``) are read with ``order`` (``MDY`` for feeds
+    known to print US dates) and given as ISO text.
+    """
     sel = Selector(text=response.text, type="xml")
     sel.remove_namespaces()
     entries: list[ListingEntry] = []
@@ -29,7 +34,7 @@ def parse_feed(response: TextResponse) -> list[ListingEntry]:
                 item.xpath("updated/text()").get() or item.xpath("date/text()").get())
         title = item.xpath("title/text()").get()
         entries.append(ListingEntry(url=response.urljoin(link), title=title.strip() if title else None,
-                                    published=date.strip() if date else None))
+                                    published=_feed_date(date.strip(), order) if date else None))
     return _newest_first(entries)
 
 
@@ -65,6 +70,13 @@ def parse_sharepoint_list(response: TextResponse, detail_url: str) -> tuple[list
         entries.append(ListingEntry(url=response.urljoin(url), title=row.get("Title") or row.get("TieuDeChinh"),
                                     published=row.get("Created") or row.get("NgayDang")))
     return entries, response.urljoin(next_url) if next_url else None
+
+
+def _feed_date(value: str, order: str) -> str:
+    if _sort_key(ListingEntry(url="", published=value)):
+        return value
+    parsed = parse_date_info(value, order=order)
+    return parsed.isoformat() if parsed is not None else value
 
 
 def _sort_key(entry: ListingEntry) -> str:

@@ -1,0 +1,84 @@
+"""Small extraction heuristics shared by several platform modules (not a platform: the ``_`` keeps it out of
+the registry of platforms)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from portal_spiders.platforms.base import ArticlePage, inline_text
+
+# "Lượt xem: 1.234", "Lượt đọc 56", "Views: 7" beside a date: cut before parsing, the count is not a date part.
+VIEW_COUNTER = re.compile(r"\s*(?:[|•·]\s*)?(?:lượt\s+(?:xem|đọc|truy cập)|views?)\b.*$", re.I | re.S)
+# Things a byline never looks like: sentences, dates, sources, labels.
+NOT_A_NAME = re.compile(r"[.!?;:…]\s*$|\d{1,2}[/.\-]\d{1,2}|^(?:nguồn|theo|ảnh|xem thêm|tin liên quan)\b", re.I)
+
+
+def strip_view_counter(text: str | None) -> str | None:
+    """A date line without its trailing view counter (``10:25 | 15/03/2024 | Lượt xem: 1.234``)."""
+    if not text:
+        return None
+    return VIEW_COUNTER.sub("", text).strip(" |•·-") or None
+
+
+def trailing_byline(page: ArticlePage, body_selectors: tuple[str, ...], *, max_words: int = 8) -> str | None:
+    """The author name written as the last short paragraph of the body (``<p>Minh Thư</p>``).
+
+    News CMSs put the byline as a bare, often bold or right-aligned, paragraph after the text. The paragraph
+    is recorded as consumed, so it does not stay in the body text.
+    """
+    body, _ = page.body_element(body_selectors)
+    if body is None:
+        return None
+    paragraphs = [p for p in body.iter("p") if inline_text(p)
+                  and not any(a.tag in {"figure", "figcaption"} for a in p.iterancestors())]
+    if len(paragraphs) < 2:
+        return None
+    last = paragraphs[-1]
+    text = inline_text(last)
+    if last.find(".//a") is not None or last.find(".//img") is not None:
+        return None
+    words = text.split()
+    if not 1 <= len(words) <= max_words or len(text) > 60 or NOT_A_NAME.search(text):
+        return None
+    # Names are capitalised word by word ("Nguyễn Hoàng", "Thu Hà - Minh Anh").
+    if not all(w[0].isupper() for w in words if w[0].isalpha()):
+        return None
+    page.consumed.append(last)
+    return text
+
+
+def first_bold_paragraph(page: ArticlePage, body: Any) -> str | None:
+    """The lead written as a bold first paragraph of the body, as many portals do."""
+    for p in body.iter("p"):
+        text = inline_text(p)
+        if not text:
+            continue
+        bold = [b for b in p if b.tag in {"strong", "b"}]
+        if bold and sum(len(inline_text(b)) for b in bold) >= 0.8 * len(text) and len(text) >= 40:
+            page.consumed.append(p)
+            return text
+        return None
+    return None
+
+
+def italic_captions(body: Any) -> list[str]:
+    """Per image of ``body`` (in document order, ``data:`` images skipped), the caption written as an italic
+    paragraph right after the image's paragraph, or ``""``."""
+    out: list[str] = []
+    for img in body.iter("img"):
+        src = img.get("src") or img.get("data-src") or ""
+        if not src or src.startswith("data:"):
+            continue
+        holder = img.getparent()
+        while holder is not None and holder.tag in {"a", "span", "strong"}:
+            holder = holder.getparent()
+        nxt = holder.getnext() if holder is not None and holder is not body else None
+        caption = ""
+        if nxt is not None and nxt.tag == "p":
+            text = inline_text(nxt)
+            italic = "".join(inline_text(e) for e in nxt if e.tag in {"em", "i"})
+            if text and italic == text:
+                caption = text
+        out.append(caption)
+    return out

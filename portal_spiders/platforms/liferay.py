@@ -1,0 +1,173 @@
+"""Liferay 6/7 asset publisher portals: bacgiang.gov.vn, moh.gov.vn, ncov.moh.gov.vn.
+
+Known (field guide §2.5, scraper-reported for bacgiang.gov.vn): listings are ``.portlet-asset-publisher``
+blocks whose article links contain ``/web/guest/-/`` or ``/-/asset_publisher/``; the detail title is
+``.title-news h1`` (the portlet's own ``h1.portlet-title`` is chrome), the body ``.journal-content-article``,
+and the date line carries the "Lượt xem" view counter. moh.gov.vn prints ``Thứ Sáu, ngày dd/MM/yyyy HH:mm``
+with a weekday that can be wrong (the date parser ignores weekdays). Documents live under ``/documents/``.
+
+Pagination is the hard part: the pager ``.lfr-pagination-buttons`` may only hold ``javascript:`` links, and
+the real page URLs carry portlet parameters (``p_p_id=<portlet>_INSTANCE_<id>`` and ``_<portlet>_cur=<n>``)
+whose instance id changes whenever the site is rebuilt. The id is therefore read from the listing page at
+crawl time (the ``p_p_id_<id>_`` wrapper around the pager) and never configured.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from parsel import Selector
+from scrapy import Request
+from scrapy.http import TextResponse
+
+from portal_spiders.items import ArticleItem
+from portal_spiders.platforms._heuristics import (
+    first_bold_paragraph,
+    italic_captions,
+    strip_view_counter,
+    trailing_byline,
+)
+from portal_spiders.platforms.base import ArticlePage, Platform, inline_text
+
+NEXT_LABELS = re.compile(r"^(?:tiếp|tiếp theo|trang sau|sau|next|›|»|→)", re.I)
+PORTLET_ID = re.compile(r"^(?:p_p_id_|portlet_)(?P<id>.+?_INSTANCE_[A-Za-z0-9]+)_?$")
+
+
+class Liferay(Platform):
+    """Liferay 6/7 with the asset publisher portlet."""
+
+    name = "liferay"
+    description = "Liferay 6/7 asset publisher portals (bacgiang.gov.vn, moh.gov.vn, ncov.moh.gov.vn)"
+    detect_priority = 30
+    fingerprint_re = (r"/-/asset_publisher/", r"""["'/]web/guest/""", r"[?&;]p_p_id=",
+                      r"Liferay\.(?:Portlet|ThemeDisplay)")
+
+    remove: ClassVar[tuple[str, ...]] = (
+        "header", "footer", "nav", "#banner", "#footer", ".portlet-title", ".portlet-topper", ".breadcrumbs",
+        ".lfr-pagination-buttons", ".taglib-page-iterator", ".taglib-social-bookmarks", ".taglib-ratings",
+        ".asset-links", ".related", ".related-news", ".tin-lien-quan", ".other-news", ".tin-khac", ".print-share",
+        ".lfr-meta-actions",
+    )
+    title = (".title-news h1", ".asset-full-content h1.title", ".asset-publisher-detail h1", "h3.header-title",
+             "h1:not(.portlet-title)")
+    published = (".title-news .date-news", ".title-news .date", ".date-news", ".news-date", ".asset-full-content .date",
+                 ".asset-metadata .metadata-publish-date", ".more-info")
+    summary = (".title-news .sapo", ".journal-content-article .sapo", ".sapo", ".news-sapo", ".asset-summary")
+    body = (".journal-content-article", ".asset-full-content .asset-content", ".asset-content")
+    author = (".journal-content-article .author", ".asset-full-content .author")
+    tags = (".taglib-asset-tags-summary a", ".asset-tags a")
+    attachments = (".journal-content-article a[href*='/documents/']", ".asset-full-content a[href*='/documents/']")
+    category = (".breadcrumbs a", ".breadcrumb a")
+    listing_links = (
+        ".portlet-asset-publisher a[href*='/web/guest/-/'], .portlet-asset-publisher a[href*='/-/asset_publisher/']",
+    )
+    next_page = (".lfr-pagination-buttons a", ".taglib-page-iterator .page-links a")
+    article_url_re = r"/(?:web/guest/)?-/(?:asset_publisher/[^/?#]+/content/)?[^/?#]+"
+
+    # -- listing -----------------------------------------------------------------------------------------
+
+    def listing_entries(self, response: TextResponse, sel: Selector) -> list:
+        """Asset publisher links, without the publisher's own "more"/paging links."""
+        # Sidebars ("Tin đọc nhiều") are asset publishers too: read the one with the pager, else the one holding
+        # the most article links.
+        links = self.selectors["listing_links"][0].replace(".portlet-asset-publisher ", "")
+        publishers = sorted(sel.css(".portlet-asset-publisher"),
+                            key=lambda p: (not p.css(".lfr-pagination-buttons, .taglib-page-iterator"),
+                                           -len(p.css(links))))
+        scope = publishers[0] if publishers and len(publishers) > 1 else sel
+        entries = super().listing_entries(response, scope)
+        kept = [e for e in entries if "p_p_id=" not in e.url and "_cur=" not in e.url]
+        # An item has an image link and a title link to the same URL: keep the title of either.
+        titles = {response.urljoin(a.attrib["href"]): inline_text(a.root) for a in sel.css("a[href]")
+                  if inline_text(a.root)}
+        for entry in kept:
+            entry.title = entry.title or titles.get(entry.url)
+        return kept
+
+    def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
+        """The next listing page: a real pager href, else a ``_cur`` URL for the discovered portlet instance."""
+        for css in self.selectors["next_page"]:
+            for a in sel.css(css):
+                label = inline_text(a.root).lower()
+                if not NEXT_LABELS.match(label) and "next" not in (a.attrib.get("class") or ""):
+                    continue
+                li = a.root.getparent()
+                if li is not None and "disabled" in (li.get("class") or ""):
+                    return
+                href = (a.attrib.get("href") or "").strip()
+                if href and not href.startswith(("javascript:", "#")):
+                    yield Request(response.urljoin(href))
+                    return
+                url = self.cur_url(response, a.root)
+                if url:
+                    yield Request(url)
+                return
+
+    def cur_url(self, response: TextResponse, pager_link: Any) -> str | None:
+        """The URL of the page after the current one, built from the portlet instance around the pager."""
+        portlet = None
+        for node in pager_link.iterancestors():
+            m = PORTLET_ID.match(node.get("id") or "")
+            if m:
+                portlet = m.group("id")
+                break
+        if portlet is None:  # a pager outside its wrapper: any asset publisher instance on the page
+            m = re.search(r"\bp_p_id_(\w+?_INSTANCE_[A-Za-z0-9]+)_", response.text)
+            portlet = m.group(1) if m else None
+        if portlet is None:
+            return None
+        parts = urlsplit(response.url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        params = dict(query)
+        current = int(params.get(f"_{portlet}_cur") or 1)
+        pager = pager_link.getparent().getparent() if pager_link.getparent() is not None else None
+        if pager is not None:  # the highlighted page number beats the URL (the first page has no _cur)
+            for li in pager.iter("li"):
+                if "active" in (li.get("class") or "") and inline_text(li).isdigit():
+                    current = int(inline_text(li))
+        keep = [(k, v) for k, v in query if not k.startswith(("p_p_", f"_{portlet}_", "p_r_p_"))]
+        new = [("p_p_id", portlet), ("p_p_lifecycle", "0"), ("p_p_state", "normal"), ("p_p_mode", "view")]
+        delta = params.get(f"_{portlet}_delta")
+        if delta:
+            new.append((f"_{portlet}_delta", delta))
+        new += [("p_r_p_resetCur", "false"), (f"_{portlet}_cur", str(current + 1))]
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(keep + new), ""))
+
+    # -- article -----------------------------------------------------------------------------------------
+
+    def date_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        """Base candidates, with the view counter cut off the visible date lines."""
+        def uncounted(fn: Callable[[], Any]) -> Callable[[], Any]:
+            def call() -> Any:
+                value = fn()
+                return strip_view_counter(value) if isinstance(value, str) else value
+            return call
+
+        return [(source, uncounted(fn)) for source, fn in super().date_candidates(page)]
+
+    def summary_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        """Sapo selectors, then the bold first paragraph of the article (moh.gov.vn), then metadata."""
+        def bold_lead() -> str | None:
+            body, _ = page.body_element(self.selectors["body"])
+            return first_bold_paragraph(page, body) if body is not None else None
+
+        base = super().summary_candidates(page)
+        css = [c for c in base if c[0].startswith("css:")]
+        return [*css, ("heuristic:bold-lead", bold_lead), *[c for c in base if not c[0].startswith("css:")]]
+
+    def fill(self, page: ArticlePage, item: ArticleItem) -> None:
+        """Base extraction; images get the italic caption paragraph that follows them."""
+        super().fill(page, item)
+        body, _ = page.body_element(self.selectors["body"])
+        if body is not None and item.images:
+            captions = italic_captions(body)
+            for image, caption in zip(item.images, captions, strict=False):
+                image["caption"] = image["caption"] or caption
+
+    def author_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
+        """Labels and metadata first, then the bold last paragraph of the article."""
+        return [*super().author_candidates(page),
+                ("heuristic:byline", lambda: trailing_byline(page, self.selectors["body"]))]
