@@ -58,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
         release_lock(db)
     with Archive(db) as archive:
         print(f"\narchive: {db}")
-        print(f"{'portal':<18} {'reason':<10} {'new':>5} {'upd':>5} {'same':>5} {'fail':>5} {'total':>6}")
+        print(f"{'portal':<22} {'reason':<10} {'new':>5} {'upd':>5} {'same':>5} {'fail':>5} {'total':>6}")
         failed = False
         for slug in state.portals:
             run_row = archive.runs(slug, limit=1)[0]
             total = archive.count("articles", "portal = ?", [slug])
             failed |= run_row["finish_reason"] != "finished"
-            print(f"{slug:<18} {run_row['finish_reason'] or '?':<10} {run_row['items_new'] or 0:>5} "
+            print(f"{slug:<22} {run_row['finish_reason'] or '?':<10} {run_row['items_new'] or 0:>5} "
                   f"{run_row['items_updated'] or 0:>5} {run_row['items_unchanged'] or 0:>5} "
                   f"{run_row['items_failed'] or 0:>5} {total:>6}")
         print(f"\nopen failures: {archive.count('failures')}")

@@ -149,7 +149,9 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("govarchive/listing_pages")
         if not listing.entries:
             self.crawler.stats.inc_value("govarchive/empty_listing_pages")
-            self.logger.warning("no article links on listing page %s", response.url)
+            # An empty first page means broken selectors; an empty later page is how some pagers end.
+            log = self.logger.warning if response.meta.get("page", 1) == 1 else self.logger.info
+            log("no article links on listing page %s", response.url)
         yield from self.follow_entries(listing.entries, response)
         for url in listing.feeds:  # the duplicate filter drops feeds already requested
             if url not in self.portal.feeds:
