@@ -752,17 +752,20 @@ class Archive:
         return where, params
 
     def fts_search(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
-                   limit: int = 20, with_score: bool = False, min_key: int | None = None) -> list[tuple[int, Any]]:
+                   limit: int = 20, with_score: bool = False, min_key: int | None = None,
+                   keys: Iterable[int] | None = None) -> list[tuple[int, Any]]:
         """``(search_key, bm25 or None)`` of articles matching an FTS5 expression, newest first, at most ``limit``.
 
         ``exact`` searches the unfolded index; filters: portal, author, tag, since, until (dates are rowid
-        ranges); ``min_key`` restricts to keys >= it. Raises :class:`SearchQueryError` for an invalid expression.
+        ranges); ``min_key`` restricts to keys >= it, ``keys`` to these keys (rowid lookups, no scan). Raises
+        :class:`SearchQueryError` for an invalid expression.
         """
         return self.fts_search_bounded(expression, exact=exact, filters=filters, limit=limit, with_score=with_score,
-                                       min_key=min_key)[0]
+                                       min_key=min_key, keys=keys)[0]
 
     def fts_search_bounded(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
                            limit: int = 20, with_score: bool = False, min_key: int | None = None,
+                           keys: Iterable[int] | None = None,
                            budget_s: float | None = None) -> tuple[list[tuple[int, Any]], bool]:
         """Like :meth:`fts_search`, but stops after ``budget_s`` seconds: ``(rows so far, complete)``.
 
@@ -770,12 +773,12 @@ class Archive:
         most of a million articles is the case it bounds).
         """
         if budget_s is None:
-            return self._fts_query(expression, exact, filters, limit, with_score, min_key, None), True
+            return self._fts_query(expression, exact, filters, limit, with_score, min_key, keys, None), True
         deadline = time.monotonic() + budget_s
         rows: list[tuple[int, Any]] = []
         self.db.conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
         try:
-            self._fts_query(expression, exact, filters, limit, with_score, min_key, rows)
+            self._fts_query(expression, exact, filters, limit, with_score, min_key, keys, rows)
             return rows, True
         except sqlite3.OperationalError as exc:
             if "interrupted" not in str(exc):
@@ -785,7 +788,8 @@ class Archive:
             self.db.conn.set_progress_handler(None, 0)
 
     def _fts_query(self, expression: str, exact: bool, filters: dict[str, Any] | None, limit: int, with_score: bool,
-                   min_key: int | None, into: list[tuple[int, Any]] | None) -> list[tuple[int, Any]]:
+                   min_key: int | None, keys: Iterable[int] | None,
+                   into: list[tuple[int, Any]] | None) -> list[tuple[int, Any]]:
         table = FTS_EXACT if exact else FTS_FOLDED
         filters = filters or {}
         lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
@@ -798,6 +802,12 @@ class Archive:
         if hi is not None:
             where.append(f"[{table}].rowid < ?")
             params.append(hi)
+        if keys is not None:
+            keys = [int(k) for k in keys]
+            if not keys:
+                return [] if into is None else into
+            where.append(f"[{table}].rowid in ({', '.join('?' * len(keys))})")
+            params.extend(keys)
         conditions, extra = self._article_filters(filters, dates=False)
         join = f" join articles a on a.id = ([{table}].rowid & {SEARCH_KEY_ID_MASK})" if conditions else ""
         score = f"bm25([{table}], {', '.join(map(str, FTS_WEIGHTS))})" if with_score else "null"

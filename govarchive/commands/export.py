@@ -1,0 +1,74 @@
+"""``govarchive export``: stream articles (with tags and attachments) as JSON Lines or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from contextlib import nullcontext
+
+from govarchive.cli import add_db_argument
+
+FLUSH_EVERY = 1000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from govarchive.search import add_filter_arguments
+
+    parser = subparsers.add_parser(
+        "export", help="export articles as JSONL or CSV (streaming)",
+        description="Stream articles row by row (constant memory, any archive size), filtered like `search`.")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument("--query", "-q", metavar="TEXT", help="only articles matching this full-text query")
+    parser.add_argument("--include-html", action="store_true", help="also export body_html")
+    add_filter_arguments(parser)
+    add_db_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from govarchive.archive import Archive, ArchiveError
+    from govarchive.search import filters_from_args, parse_query
+
+    try:
+        archive = Archive.open_existing(args.db)
+    except ArchiveError as exc:
+        print(f"govarchive: error: {exc}", file=sys.stderr)
+        return 2
+    expression = None
+    if args.query is not None:
+        query = parse_query(args.query)
+        if query.empty:
+            print("govarchive: error: --query has no searchable words", file=sys.stderr)
+            archive.close()
+            return 2
+        if not archive.search_index_ready():
+            archive.close()
+            Archive.open_existing(args.db, readonly=False).close()
+            archive = Archive.open_existing(args.db)
+        expression = query.expression()
+    target = open(args.output, "w", encoding="utf-8", newline="") if args.output else nullcontext(sys.stdout)  # noqa: SIM115
+    count = 0
+    with archive, target as out:
+        rows = archive.iter_export(filters_from_args(args), expression=expression, include_html=args.include_html)
+        writer = None
+        for row in rows:
+            row["tags"] = json.loads(row["tags"] or "[]")
+            row["attachments"] = json.loads(row["attachments"] or "[]")
+            if args.format == "jsonl":
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                if writer is None:
+                    writer = csv.DictWriter(out, fieldnames=list(row))
+                    writer.writeheader()
+                row["tags"] = json.dumps(row["tags"], ensure_ascii=False)
+                row["attachments"] = json.dumps(row["attachments"], ensure_ascii=False)
+                writer.writerow(row)
+            count += 1
+            if count % FLUSH_EVERY == 0:
+                out.flush()
+    if args.output:
+        print(f"exported {count:,} articles to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,105 @@
+"""``govarchive serve``: browse and search the archive in Datasette (read-only, 127.0.0.1 by default)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from govarchive.cli import add_db_argument
+
+DATASETTE_DIR = Path(__file__).resolve().parent.parent / "datasette"
+METADATA_FILE = DATASETTE_DIR / "metadata.yml"
+PLUGINS_DIR = DATASETTE_DIR / "plugins"
+SETTINGS = {
+    "sql_time_limit_ms": "20000",  # per-month aggregates over a million articles take seconds
+    "facet_time_limit_ms": "1000",
+    "suggest_facets": "off",
+    "default_page_size": "50",
+    "allow_download": "off",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="browse the archive in Datasette (read-only)", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 picks a free one)")
+    parser.add_argument("--immutable", action="store_true",
+                        help="open with immutable=1 (a snapshot nobody writes to; faster counts). Default: ?mode=ro, "
+                             "which sees a running crawl's commits")
+    parser.add_argument("--print-metadata", action="store_true", help="print the Datasette metadata JSON and exit")
+    add_db_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def build_metadata(db_path: Path) -> dict[str, Any]:
+    """The metadata of :data:`METADATA_FILE`, keyed by this archive's Datasette database name (file stem)."""
+    import yaml
+
+    metadata = yaml.safe_load(METADATA_FILE.read_text(encoding="utf-8"))
+    databases = metadata.get("databases", {})
+    if "archive" in databases:
+        databases[db_path.stem] = databases.pop("archive")
+    return metadata
+
+
+def datasette_command(db_path: Path, metadata_path: Path, *, host: str, port: int, immutable: bool) -> list[str]:
+    """The ``python -m datasette serve`` command line."""
+    cmd = [sys.executable, "-m", "datasette", "serve"]
+    cmd += ["-i", str(db_path)] if immutable else [str(db_path)]
+    cmd += ["--metadata", str(metadata_path), "--plugins-dir", str(PLUGINS_DIR), "--host", host, "--port", str(port)]
+    for name, value in SETTINGS.items():
+        cmd += ["--setting", name, value]
+    return cmd
+
+
+def run(args: argparse.Namespace) -> int:
+    from govarchive.archive import Archive, ArchiveError
+
+    db_path = Path(args.db)
+    try:
+        archive = Archive.open_existing(db_path)
+        ready = archive.search_index_ready()
+        archive.close()
+        if not ready:
+            print("building the full-text index (first serve of this archive)…", file=sys.stderr)
+            Archive.open_existing(db_path, readonly=False).close()
+    except ArchiveError as exc:
+        print(f"govarchive: error: {exc}", file=sys.stderr)
+        return 2
+    metadata = build_metadata(db_path)
+    if args.print_metadata:
+        json.dump(metadata, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    try:
+        import datasette  # noqa: F401
+    except ImportError:
+        print("govarchive: error: Datasette is not installed (pip install 'govarchive[serve]')", file=sys.stderr)
+        return 2
+    root = str(Path(__file__).resolve().parent.parent.parent)  # the plugin imports govarchive.search
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    with tempfile.TemporaryDirectory(prefix="govarchive-serve-") as tmp:
+        metadata_path = Path(tmp) / "metadata.json"
+        metadata_path.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")
+        cmd = datasette_command(db_path.resolve(), metadata_path, host=args.host, port=args.port,
+                                immutable=args.immutable)
+        print(f"serving {db_path} read-only on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+        proc = subprocess.Popen(cmd, env=env)
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            return 130
