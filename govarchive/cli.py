@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from govarchive import __version__
+from govarchive.archive import ArchiveError
 
 DEFAULT_DB = "data/archive.db"
 
@@ -62,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.db = os.environ.get("GOVARCHIVE_DB") or getattr(args, "default_db", None) or DEFAULT_DB
     try:
         return int(args.func(args) or 0)
+    except ArchiveError as exc:  # a missing or non-archive --db: one clear line, exit 2
+        print(f"govarchive: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -29,14 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import Archive
     from govarchive.search import filters_from_args, parse_query
 
-    try:
-        archive = Archive.open_existing(args.db)
-    except ArchiveError as exc:
-        print(f"govarchive: error: {exc}", file=sys.stderr)
-        return 2
+    archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     expression = None
     if args.query is not None:
         query = parse_query(args.query)

@@ -199,13 +199,9 @@ def print_table(reports: list[PortalHealth]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the health report; 1 when any portal has a problem, 2 when the archive can't be read."""
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import Archive
 
-    try:
-        archive = Archive.open_existing(args.db)
-    except ArchiveError as exc:
-        print(f"govarchive health: {exc}", file=sys.stderr)
-        return 2
+    archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     with archive:
         reports = check_archive(archive, portals=args.portal, stale_days=args.stale_days)
     if not reports:

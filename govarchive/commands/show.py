@@ -43,13 +43,9 @@ def _load(archive: Any, ref: str) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import Archive
 
-    try:
-        archive = Archive.open_existing(args.db)
-    except ArchiveError as exc:
-        print(f"govarchive: error: {exc}", file=sys.stderr)
-        return 2
+    archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     with archive:
         row = _load(archive, args.article)
     if row is None:

@@ -68,13 +68,9 @@ def collect(archive: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import Archive
 
-    try:
-        archive = Archive.open_existing(args.db)
-    except ArchiveError as exc:
-        print(f"govarchive: error: {exc}", file=sys.stderr)
-        return 2
+    archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     with archive:
         stats = collect(archive)
     if args.format == "json":
