@@ -42,16 +42,6 @@ START, END = "<!-- bench_dates:start -->", "<!-- bench_dates:end -->"
 COMMAND = ".venv/bin/python benchmarks/bench_dates.py --write"
 
 
-def _truncate(dt: datetime, precision: str) -> datetime:
-    if precision == "month":
-        return dt.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if precision == "day":
-        return dt.replace(hour=0, minute=0, second=0, microsecond=0)
-    if precision == "minute":
-        return dt.replace(second=0, microsecond=0)
-    return dt.replace(microsecond=0)
-
-
 def load_cases() -> list[dict[str, Any]]:
     cases = []
     for name in ("vi_dates_cases.json", "vi_dates_extra.json"):
@@ -65,14 +55,16 @@ def load_cases() -> list[dict[str, Any]]:
 
 
 def value_ok(case: dict[str, Any], value: datetime | None, tz: Any) -> bool:
+    from portal_spiders.dates import truncate
+
     if case["expected"] is None:
         return value is None
     if value is None or value.tzinfo is None:
         return False
     precision = case["precision"]
-    got = _truncate(value.astimezone(tz), precision)
+    got = truncate(value.astimezone(tz), precision)
     accepted = [case["expected"]] + ([case["expected_alt"]] if case.get("expected_alt") else [])
-    return any(got == _truncate(datetime.fromisoformat(e).astimezone(tz), precision) for e in accepted)
+    return any(got == truncate(datetime.fromisoformat(e).astimezone(tz), precision) for e in accepted)
 
 
 def _passes_for(calls: list[Callable[[], Any]], min_seconds: float) -> int:

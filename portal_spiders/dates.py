@@ -59,7 +59,7 @@ from typing import Any, NamedTuple
 
 from .text import fix_encoding
 
-__all__ = ["TZ", "ParsedDate", "parse_date", "parse_date_info", "resolve_yearless"]
+__all__ = ["TZ", "ParsedDate", "parse_date", "parse_date_info", "resolve_yearless", "truncate"]
 
 TZ = timezone(timedelta(hours=7))
 MIN_DATE = datetime(1945, 1, 1, tzinfo=TZ)
@@ -371,7 +371,8 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(TZ)
 
 
-def _truncate(dt: datetime, precision: str) -> datetime:
+def truncate(dt: datetime, precision: str) -> datetime:
+    """``dt`` cut to ``precision`` (month | day | minute | second): how values are compared and stored."""
     if precision == "month":
         return dt.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if precision == "day":
@@ -622,7 +623,7 @@ def _from_dates(f: str, dates: list[_Cand], times: list[_Time], offset: timezone
         t, t_end = _adjacent_time(f, c, times)
         precision = _time_precision(t)
         try:
-            value = _truncate(_at(year, c.month, c.day, t, offset), precision)
+            value = truncate(_at(year, c.month, c.day, t, offset), precision)
         except (ValueError, OverflowError):
             continue
         limit = MAX_FUTURE_YEARS_INFERRED if c.year is None else MAX_FUTURE_YEARS_EXPLICIT
@@ -633,13 +634,13 @@ def _from_dates(f: str, dates: list[_Cand], times: list[_Time], offset: timezone
             if _valid_ymd(year, c.month, c.end_day):
                 end = datetime(year, c.month, c.end_day, tzinfo=TZ)
         elif t_end is not None:
-            end = _truncate(_at(year, c.month, c.day, t_end, offset), precision)
+            end = truncate(_at(year, c.month, c.day, t_end, offset), precision)
         elif is_range and partner is not None and partner.day:
             p_year = partner.year if partner.year is not None else year
             if _valid_ymd(p_year, partner.month, partner.day):
                 pt, _ = _adjacent_time(f, partner, times)
                 p_prec = _time_precision(pt)
-                end = _truncate(_at(p_year, partner.month, partner.day, pt, offset), p_prec)
+                end = truncate(_at(p_year, partner.month, partner.day, pt, offset), p_prec)
                 if end < value:
                     end = None
         return ParsedDate(value, precision, c.method, end)
@@ -740,10 +741,10 @@ def _relative(f: str, now: datetime, times: list[_Time]) -> ParsedDate | None:
                 return None
             value = now - timedelta(seconds=seconds)
             precision = {"second": "second", "minute": "minute", "hour": "minute"}.get(unit, "day")
-        value = _truncate(value, precision)
+        value = truncate(value, precision)
         return ParsedDate(value, precision, "relative") if _in_bounds(value, now, 0) else None
     if _REL_JUST_RE.search(f):
-        return ParsedDate(_truncate(now, "minute"), "minute", "relative")
+        return ParsedDate(truncate(now, "minute"), "minute", "relative")
     m = _REL_DAY_RE.search(f)
     if m is not None:
         word = m.group(1)
@@ -824,10 +825,10 @@ def _fallback(t: str, f: str, now: datetime, order: str, explicit_now: bool,
         precision = "second" if times and times[0].has_seconds and times[0].second else "minute"
     else:
         precision = "day"
-    value = _truncate(value, precision)
+    value = truncate(value, precision)
     if not _in_bounds(value, now, MAX_FUTURE_YEARS_INFERRED):
         return None
-    if not has_digit and value == _truncate(now, precision) and not has_rel:
+    if not has_digit and value == truncate(now, precision) and not has_rel:
         return None
     return ParsedDate(value, precision, "dateparser")
 

@@ -10,21 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from portal_spiders.dates import TZ, ParsedDate, parse_date, parse_date_info, resolve_yearless
+from portal_spiders.dates import TZ, ParsedDate, parse_date, parse_date_info, resolve_yearless, truncate
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2024, 3, 23, 9, 0, tzinfo=TZ)
 SEVEN = timedelta(hours=7)
-
-
-def _truncate(dt: datetime, precision: str) -> datetime:
-    if precision == "month":
-        return dt.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if precision == "day":
-        return dt.replace(hour=0, minute=0, second=0, microsecond=0)
-    if precision == "minute":
-        return dt.replace(second=0, microsecond=0)
-    return dt.replace(microsecond=0)
 
 
 def _load_cases() -> list:
@@ -49,14 +39,14 @@ def test_cases(case: dict, now: datetime) -> None:
     precision = case["precision"]
     assert info.precision == precision
     assert info.value.utcoffset() == SEVEN
-    got = _truncate(info.value, precision)
+    got = truncate(info.value, precision)
     accepted = [case["expected"]] + ([case["expected_alt"]] if case.get("expected_alt") else [])
-    wanted = [_truncate(datetime.fromisoformat(e).astimezone(TZ), precision) for e in accepted]
+    wanted = [truncate(datetime.fromisoformat(e).astimezone(TZ), precision) for e in accepted]
     assert got in wanted, f"{case['text']!r}: {got.isoformat()} not in {[w.isoformat() for w in wanted]}"
     if case.get("expected_end"):
         assert info.end is not None
-        end = _truncate(datetime.fromisoformat(case["expected_end"]).astimezone(TZ), precision)
-        assert _truncate(info.end, precision) == end
+        end = truncate(datetime.fromisoformat(case["expected_end"]).astimezone(TZ), precision)
+        assert truncate(info.end, precision) == end
     assert parse_date(case["text"], now=now, order=order) == info.value
 
 
@@ -83,7 +73,7 @@ def test_method_and_precision(text: str, method: str, precision: str) -> None:
     assert info is not None
     assert (info.method, info.precision) == (method, precision)
     assert info.end is None
-    assert info.value == _truncate(info.value, precision)
+    assert info.value == truncate(info.value, precision)
 
 
 def test_parsed_date_shape() -> None:

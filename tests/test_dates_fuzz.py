@@ -93,7 +93,7 @@ def _check(text: object, now: datetime = NOW, order: str = "DMY") -> None:
         assert dt >= MIN_DATE
     # 1945 .. now + 1 year, where "now" is the later of the anchor and the wall clock
     assert info.value <= _upper(max(now, datetime.now(TZ)), 1)
-    assert info.value == dates._truncate(info.value, info.precision)
+    assert info.value == dates.truncate(info.value, info.precision)
     if info.end is not None:
         assert info.end >= info.value
 
@@ -173,4 +173,4 @@ def test_roundtrip_portal_renderings(naive: datetime, views: int) -> None:
         info = parse_date_info(text, now=NOW)
         assert info is not None, text
         assert info.precision == precision, text
-        assert info.value == dates._truncate(dt, precision), text
+        assert info.value == dates.truncate(dt, precision), text

@@ -48,7 +48,7 @@ class ReplicaSite:
 
     def __init__(self, portal: PortalConfig, articles: list[ReplicaArticle]) -> None:
         self.portal = portal
-        self.articles = sorted(articles, key=lambda a: a.published, reverse=True)
+        self.articles = sorted((self.localize(a) for a in articles), key=lambda a: a.published, reverse=True)
         self.broken = False  # when True, article pages lose their title markup (a "redesign")
         self.host = portal.hosts[0]
 
@@ -56,7 +56,13 @@ class ReplicaSite:
 
     def add_articles(self, articles: list[ReplicaArticle]) -> None:
         """Publish articles; listings stay newest first."""
-        self.articles = sorted([*articles, *self.articles], key=lambda a: a.published, reverse=True)
+        localized = [self.localize(a) for a in articles]
+        self.articles = sorted([*localized, *self.articles], key=lambda a: a.published, reverse=True)
+
+    @staticmethod
+    def localize(article: ReplicaArticle) -> ReplicaArticle:
+        """Adapt shared content to the platform (e.g. attachment folders); identity by default."""
+        return article
 
     def edit_article(self, article_id: int, **changes: object) -> ReplicaArticle:
         """Change an article in place (a correction published by the portal)."""

@@ -22,7 +22,6 @@ from urllib.parse import quote, urlsplit
 
 from govarchive.replica.content import Attachment, ReplicaArticle
 from govarchive.replica.sites import ReplicaSite, Reply, esc
-from portal_spiders.registry import PortalConfig
 from portal_spiders.text import fold
 
 WEEKDAYS = ["Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật"]
@@ -34,13 +33,6 @@ class NukeVietSite(ReplicaSite):
     """A NukeViet 4.5 sub-site."""
 
     platform = "nukeviet"
-
-    def __init__(self, portal: PortalConfig, articles: list[ReplicaArticle]) -> None:
-        super().__init__(portal, [self.localize(a) for a in articles])
-
-    def add_articles(self, articles: list[ReplicaArticle]) -> None:
-        """Publish articles, with their files moved under ``/uploads/<module>/``."""
-        super().add_articles([self.localize(a) for a in articles])
 
     @staticmethod
     def localize(article: ReplicaArticle) -> ReplicaArticle:

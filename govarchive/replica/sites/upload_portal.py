@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from govarchive.replica.content import Attachment, ReplicaArticle
 from govarchive.replica.sites import ReplicaSite, Reply, esc
-from portal_spiders.registry import PortalConfig
 from portal_spiders.text import fold
 
 SITE_ID = "2000066"
@@ -30,13 +29,6 @@ class UploadPortalSite(ReplicaSite):
     """A provincial portal of the ``/upload/<siteId>/`` product."""
 
     platform = "upload_portal"
-
-    def __init__(self, portal: PortalConfig, articles: list[ReplicaArticle]) -> None:
-        super().__init__(portal, [self.localize(a) for a in articles])
-
-    def add_articles(self, articles: list[ReplicaArticle]) -> None:
-        """Publish articles, with their files moved under ``/upload/<siteId>/``."""
-        super().add_articles([self.localize(a) for a in articles])
 
     @staticmethod
     def localize(article: ReplicaArticle) -> ReplicaArticle:
