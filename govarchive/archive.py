@@ -175,6 +175,7 @@ FTS_TOKENIZERS = {FTS_FOLDED: "unicode61 remove_diacritics 2", FTS_EXACT: "unico
 # Extra FTS5 options: a 3-character prefix index on the folded table, so `thu*` is one doclist, not a merge.
 FTS_OPTIONS = {FTS_FOLDED: ", prefix='3'", FTS_EXACT: ""}
 FTS_WEIGHTS = (10.0, 4.0, 1.0, 6.0)  # bm25 column weights: title, summary, body, tags
+FTS_FIRST_WINDOW = 1024  # fts_search_windowed's first window: this fraction of the search-key range
 SEARCH_KEY_ID_BITS = 36
 SEARCH_KEY_ID_MASK = (1 << SEARCH_KEY_ID_BITS) - 1
 _SEARCH_KEY_EPOCH = datetime(1900, 1, 1)
@@ -787,14 +788,78 @@ class Archive:
         finally:
             self.db.conn.set_progress_handler(None, 0)
 
+    def fts_search_windowed(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
+                            limit: int = 20, budget_s: float | None = None) -> tuple[list[tuple[int, None]], bool]:
+        """Newest-first matches found window by window: ``(up to limit rows, complete)``.
+
+        For expressions with phrases of three or more tokens, SQLite's FTS5 (3.40) pays for a *descending* scan in
+        proportion to the whole index whatever the LIMIT or rowid range, while an ascending scan of a rowid range
+        costs in proportion to that range. So rowid windows are scanned ascending, newest window first, starting at
+        1/:data:`FTS_FIRST_WINDOW` of the key range and doubling while the budget left allows (sized from the last
+        window's speed), until ``limit`` matches, the oldest key, or ``budget_s`` (then ``complete`` is False).
+        """
+        filters = filters or {}
+        table = FTS_EXACT if exact else FTS_FOLDED
+        lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
+        first = self.db.execute(f"select rowid from [{table}] order by rowid asc limit 1").fetchone()
+        last = self.db.execute(f"select rowid from [{table}] order by rowid desc limit 1").fetchone()
+        if first is None:
+            return [], True
+        lo = first[0] if lo is None else max(lo, first[0])
+        top = last[0] + 1 if hi is None else min(hi, last[0] + 1)
+        span = max(1, (top - lo) // FTS_FIRST_WINDOW)
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        rows: list[tuple[int, None]] = []
+        while top > lo and len(rows) < limit:
+            if deadline is not None and time.monotonic() > deadline:
+                return rows, False
+            bottom = max(lo, top - span)
+            started = time.monotonic()
+            window = self._fts_query(expression, exact, filters, -1, False, bottom, None, None, max_key=top,
+                                     ascending=True)
+            rows.extend(reversed(window))
+            now, done = time.monotonic(), top - bottom
+            span = done * 2
+            if deadline is not None and now > started:
+                # aim the next window at half the time left, so the last one overshoots the budget little
+                span = min(span, int(done * (deadline - now) / 2 / (now - started)))
+            span, top = max(1, span), bottom
+        return rows[:limit], True
+
+    def fts_prefix_terms(self, prefix: str, *, limit: int = 64) -> list[str] | None:
+        """Terms of the folded index that start with ``prefix``, or ``None`` when there are more than ``limit``.
+
+        One seek per term in FTS5's ``instance`` vocabulary (the first instance only), so the cost follows the
+        number of terms, not the size of their doclists; ``prefix*`` can then be searched as an OR of whole terms,
+        which FTS5 reads lazily in rowid order instead of merging every matching doclist first.
+        """
+        if not prefix:
+            return None
+        self.db.execute(f"create virtual table if not exists temp.[{FTS_FOLDED}_terms] "
+                        f"using fts5vocab(main, '{FTS_FOLDED}', 'instance')")
+        terms: list[str] = []
+        start = prefix
+        while len(terms) <= limit:
+            # no `term < upper bound` in SQL: the vocabulary would read every instance of the first term past it
+            row = self.db.execute(f"select term from temp.[{FTS_FOLDED}_terms] where term >= ? limit 1",
+                                  [start]).fetchone()
+            if row is None or not row[0].startswith(prefix):
+                return terms
+            terms.append(row[0])
+            start = row[0] + "\x01"  # the smallest string after every instance of this term
+        return None
+
     def _fts_query(self, expression: str, exact: bool, filters: dict[str, Any] | None, limit: int, with_score: bool,
                    min_key: int | None, keys: Iterable[int] | None,
-                   into: list[tuple[int, Any]] | None) -> list[tuple[int, Any]]:
+                   into: list[tuple[int, Any]] | None, *, max_key: int | None = None,
+                   ascending: bool = False) -> list[tuple[int, Any]]:
         table = FTS_EXACT if exact else FTS_FOLDED
         filters = filters or {}
         lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
         if min_key is not None:
             lo = min_key if lo is None else max(lo, min_key)
+        if max_key is not None:
+            hi = max_key if hi is None else min(hi, max_key)
         where, params = [f"[{table}] match ?"], [expression]
         if lo is not None:
             where.append(f"[{table}].rowid >= ?")
@@ -808,11 +873,15 @@ class Archive:
                 return [] if into is None else into
             where.append(f"[{table}].rowid in ({', '.join('?' * len(keys))})")
             params.extend(keys)
+            if not ascending and into is None:  # see fts_search_windowed: ascending, then newest first here
+                found = self._fts_query(expression, exact, filters, -1, with_score, min_key, keys, None,
+                                        max_key=max_key, ascending=True)
+                return sorted(found, key=lambda row: row[0], reverse=True)[:limit]
         conditions, extra = self._article_filters(filters, dates=False)
         join = f" join articles a on a.id = ([{table}].rowid & {SEARCH_KEY_ID_MASK})" if conditions else ""
         score = f"bm25([{table}], {', '.join(map(str, FTS_WEIGHTS))})" if with_score else "null"
         sql = (f"select [{table}].rowid, {score} from [{table}]{join} where {' and '.join(where + conditions)} "
-               f"order by [{table}].rowid desc limit ?")
+               f"order by [{table}].rowid {'asc' if ascending else 'desc'} limit ?")
         rows = [] if into is None else into
         try:
             for key, value in self.db.execute(sql, [*params, *extra, int(limit)]):

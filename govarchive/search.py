@@ -12,7 +12,10 @@ No SQL here: :class:`govarchive.archive.Archive` runs the queries (``fts_search`
   ``limit`` rowids in descending order. ``relevance`` ranks by bm25 among the newest
   :data:`RELEVANCE_CANDIDATES` matches, collected within :data:`RELEVANCE_BUDGET_S` (bm25 costs microseconds per
   matching row and a common word matches most of a million articles), and says so in
-  :attr:`SearchResult.truncated`. Snippets are built only for the final page.
+  :attr:`SearchResult.truncated`. Snippets are built only for the final page. Two query shapes FTS5 cannot stop
+  early get their own paths: newest-first phrases of 3+ words walk rowid windows backwards within
+  :data:`PHRASE_BUDGET_S` (``truncated`` when the budget ends the walk), and ``word*`` longer than the 3-character
+  prefix index is expanded to the indexed terms it matches (an OR FTS5 reads lazily).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ DEFAULT_LIMIT = 20
 RELEVANCE_CANDIDATES = 20_000  # newest matches ranked by bm25 (bm25 costs ~2-5 µs per matching row)
 RELEVANCE_BUDGET_S = 0.25  # and at most this long collecting them (the rest of the page takes < 50 ms)
 EXACT_BUDGET_S = 0.1  # time for finding which candidates also match the exact (unfolded) index
+PHRASE_BUDGET_S = 0.06  # newest-first phrase search: windows scanned within this long (then `truncated`)
+INDEX_PREFIX = 3  # prefix length the folded index keeps (FTS_OPTIONS); longer prefixes are expanded to terms
+MAX_PREFIX_TERMS = 64  # a longer prefix matching more indexed terms than this is left to FTS5's own prefix merge
 MAX_ITEMS = 32  # query items kept; longer inputs are truncated (FTS5 expression depth stays small)
 MIN_PREFIX = 3  # `ab*` with fewer folded characters is searched as the whole word `ab`
 SORTS = ("newest", "relevance")
@@ -74,23 +80,31 @@ class Query:
         return any(fold_text(i.text) != i.text.lower() for i in self.positive)
 
     @property
+    def phrased(self) -> bool:
+        """Whether an item is a phrase of three or more tokens (searched window by window, newest first)."""
+        return any(len(i.tokens) >= 3 for i in self.items)
+
+    @property
     def exact_ranking(self) -> bool:
         """Rank exact-diacritic matches first: the query has diacritics and no prefix (``word*``) items."""
         return self.has_diacritics and not any(i.prefix for i in self.positive)
 
-    def expression(self, *, exact: bool = False) -> str:
-        """The FTS5 MATCH expression: each item a quoted string, ANDed (or ORed), exclusions as NOT."""
+    def expression(self, *, exact: bool = False, terms: dict[str, list[str]] | None = None) -> str:
+        """The FTS5 MATCH expression: each item a quoted string, ANDed (or ORed), exclusions as NOT.
+
+        ``terms`` maps a folded prefix to the indexed terms it matches: ``prefix*`` then becomes their OR.
+        """
         if self.empty:
             return ""
         groups: list[list[str]] = []
         for item in self.positive:
-            literal = _literal(item, exact=exact)
+            literal = _literal(item, exact=exact, terms=terms)
             if item.or_with_previous and groups:
                 groups[-1].append(literal)
             else:
                 groups.append([literal])
         positive = " AND ".join("(" + " OR ".join(g) + ")" for g in groups)
-        negated = [_literal(i, exact=exact) for i in self.items if i.negated]
+        negated = [_literal(i, exact=exact, terms=terms) for i in self.items if i.negated]
         if negated:
             return f"({positive}) NOT ({' OR '.join(negated)})"
         return positive
@@ -109,12 +123,29 @@ class Query:
         return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 
-def _literal(item: Item, *, exact: bool) -> str:
-    text = unicodedata.normalize("NFC", item.text) if exact else item.folded
-    literal = '"' + text.replace('"', '""') + '"'
-    if item.prefix and item.tokens and len(item.tokens[-1]) >= MIN_PREFIX:
-        literal += " *"
-    return literal
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _literal(item: Item, *, exact: bool, terms: dict[str, list[str]] | None = None) -> str:
+    tokens = item.tokens
+    is_prefix = item.prefix and tokens and len(tokens[-1]) >= MIN_PREFIX
+    if is_prefix and not exact and terms and terms.get(tokens[-1]):
+        return "(" + " OR ".join(_quoted(" ".join([*tokens[:-1], t])) for t in terms[tokens[-1]]) + ")"
+    literal = _quoted(unicodedata.normalize("NFC", item.text) if exact else item.folded)
+    return literal + " *" if is_prefix else literal
+
+
+def _prefix_terms(archive: Archive, query: Query) -> dict[str, list[str]]:
+    """Indexed terms of each prefix longer than the index keeps (``thuc*`` -> ``thuc``, ``thucs``...)."""
+    out: dict[str, list[str]] = {}
+    for item in query.items:
+        tokens = item.tokens
+        if item.prefix and tokens and len(tokens[-1]) > INDEX_PREFIX and tokens[-1] not in out:
+            found = archive.fts_prefix_terms(tokens[-1], limit=MAX_PREFIX_TERMS)
+            if found:
+                out[tokens[-1]] = found
+    return out
 
 
 def _searchable(text: str) -> bool:
@@ -212,7 +243,7 @@ class SearchResult:
     hits: list[Hit]
     more: bool = False  # more matches exist beyond the page
     candidates: int = 0  # matches ranked (relevance) or read (newest)
-    truncated: bool = False  # relevance ranked only the newest RELEVANCE_CANDIDATES matches
+    truncated: bool = False  # relevance ranked only the newest matches / newest phrase search stopped early
 
 
 def search(archive: Archive, raw: str, *, filters: dict[str, Any] | None = None, limit: int = DEFAULT_LIMIT,
@@ -237,11 +268,27 @@ def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limi
     limit = max(1, int(limit))
     if query.empty:
         return SearchResult(query=query, sort=sort, hits=[])
-    folded_expr = query.expression()
+    folded_expr = query.expression(terms=_prefix_terms(archive, query))
     exact_expr = query.expression(exact=True) if query.exact_ranking else None
     result = SearchResult(query=query, sort=sort, hits=[])
     exact_keys: set[int] = set()
-    if sort == "newest":
+    if sort == "newest" and query.phrased:
+        folded, complete = archive.fts_search_windowed(folded_expr, filters=filters, limit=limit + 1,
+                                                       budget_s=budget_s and PHRASE_BUDGET_S)
+        result.truncated = not complete
+        exact: list[tuple[int, Any]] = []
+        if exact_expr and folded and (len(folded) <= limit or not complete):
+            # an FTS5 rowid lookup of a long phrase costs ~10 ms each at 1M articles: check the texts instead
+            texts = archive.articles_by_ids(k & SEARCH_KEY_ID_MASK for k, _ in folded)
+            exact_keys = {k for k, _ in folded if _matches_exactly(query, texts.get(k & SEARCH_KEY_ID_MASK))}
+        elif exact_expr and folded:  # as below: exact matches first, within their own (smaller) budget
+            exact, _ = archive.fts_search_windowed(exact_expr, exact=True, filters=filters, limit=limit + 1,
+                                                   budget_s=budget_s and PHRASE_BUDGET_S / 2)
+            exact_keys = {k for k, _ in exact}
+        ordered = exact + [m for m in folded if m[0] not in exact_keys] if exact else (
+            [m for m in folded if m[0] in exact_keys] + [m for m in folded if m[0] not in exact_keys])
+        result.candidates = len(ordered)
+    elif sort == "newest":
         folded = archive.fts_search(folded_expr, filters=filters, limit=limit + 1)
         if exact_expr and len(folded) <= limit:
             # every match is in hand: which of them match exactly is a rowid lookup, not another scan
@@ -288,6 +335,26 @@ def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limi
             exact=key in exact_keys, score=None if score is None else round(float(score), 4),
         ))
     return result
+
+
+def _matches_exactly(query: Query, row: dict[str, Any] | None) -> bool:
+    """Whether an article matches ``query.expression(exact=True)``: tokens as the exact index splits them."""
+    if row is None:
+        return False
+    texts = (row.get("title"), row.get("summary"), row.get("body_text"), "\n".join(_tags(row.get("tags"))))
+    columns = [" " + " ".join(_WORD.findall(unicodedata.normalize("NFC", t or "").lower())) + " " for t in texts]
+
+    def found(item: Item) -> bool:
+        needle = " " + " ".join(_WORD.findall(unicodedata.normalize("NFC", item.text).lower())) + " "
+        return any(needle in column for column in columns)
+
+    groups: list[list[Item]] = []
+    for item in query.positive:
+        if item.or_with_previous and groups:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return all(any(found(i) for i in g) for g in groups) and not any(found(i) for i in query.items if i.negated)
 
 
 def _tags(value: str | None) -> list[str]:

@@ -189,3 +189,11 @@ def test_search_builds_missing_index_once(tmp_path: Path, capsys) -> None:
     a.close()
     rc, out, err = cli(capsys, "--db", str(path), "search", "Da Nang", "--format", "json")
     assert rc == 0 and "building the full-text index" in err and json.loads(out)
+
+
+def test_search_says_when_the_phrase_budget_stopped_it(db: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    rc, _, err = cli(capsys, "--db", str(db), "search", '"giai phong mat bang"')
+    assert rc == 0 and "time budget" not in err and "newest first" in err
+    monkeypatch.setattr("govarchive.search.PHRASE_BUDGET_S", 0.0)
+    rc, out, err = cli(capsys, "--db", str(db), "search", '"giai phong mat bang"')
+    assert rc == 0 and out == "" and "no matches within the time budget" in err

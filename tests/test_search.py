@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govarchive.archive import FTS_EXACT, FTS_FOLDED, Archive, search_key
+from govarchive.archive import FTS_EXACT, FTS_FOLDED, SEARCH_KEY_ID_MASK, Archive, search_key
 from govarchive.search import highlight, make_snippet, parse_query, search
 
 ARTICLES = [
@@ -273,3 +273,85 @@ def test_relevance_time_budget_returns_partial_ranking(tmp_path: Path) -> None:
     assert len(search(a, "thong bao", sort="relevance", budget_s=None).hits) == 20
     assert len(search(a, "thô*", limit=5).hits) == 5  # served by the 3-character prefix index
     a.close()
+
+
+# -- bounded work at scale: windowed phrases, expanded long prefixes ------------------------------------------
+
+PHRASE_WORDS = ("giải phóng mặt bằng", "giai phong mat bang", "mặt bằng giải phóng", "chuyển đổi số")
+
+
+@pytest.fixture
+def spread(tmp_path: Path) -> Archive:
+    """400 articles over ten years, inserted out of date order; some carry a phrase, accented or not."""
+    a = Archive(tmp_path / "spread.db")
+    a.bulk_insert_articles({
+        "url": f"https://p{i % 3}.gov.vn/{i}", "portal": f"p{i % 3}", "title": f"Tin số {i}",
+        "body_text": f"Ủy ban thông báo {PHRASE_WORDS[i % 4] if i % 7 in (0, 3) else 'kế hoạch'} "
+                     f"thống nhất thông tin thôn {i}.",
+        "published": f"{2015 + (i * 7919) % 10}-{1 + (i * 31) % 12:02d}-{1 + (i * 13) % 28:02d}"
+                     f"T08:{i % 60:02d}:00+07:00",
+        "content_hash": str(i)} for i in range(400))
+    yield a
+    a.close()
+
+
+@pytest.mark.parametrize("raw", ['"giải phóng mặt bằng"', '"giai phong mat bang" thong', '"chuyen doi so" -thon',
+                                 '"mat bang giai phong" OR "chuyển đổi số"', '"khong co dau nay"'])
+@pytest.mark.parametrize("filters", [None, {"since": "2018-01-01", "until": "2021-06-30"}, {"portal": ["p1"]}])
+def test_windowed_phrase_search_equals_unbounded_query(spread: Archive, raw: str, filters) -> None:
+    expr = parse_query(raw).expression()
+    everything = spread.fts_search(expr, filters=filters, limit=1000)
+    for limit in (1, 7, 1000):
+        rows, complete = spread.fts_search_windowed(expr, filters=filters, limit=limit, budget_s=None)
+        assert complete and rows == everything[:limit]
+    keys = [k for k, _ in everything]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_windowed_phrase_search_is_newest_first_through_search(spread: Archive) -> None:
+    result = search(spread, '"giai phong mat bang"', limit=15)
+    assert parse_query('"giai phong mat bang"').phrased and not result.truncated
+    dates = [h.published for h in result.hits]
+    assert len(dates) == 15 and dates == sorted(dates, reverse=True) and result.more
+    expected = spread.fts_search(parse_query('"giai phong mat bang"').expression(), limit=15)
+    assert [h.id for h in result.hits] == [k & SEARCH_KEY_ID_MASK for k, _ in expected]
+
+
+def test_windowed_phrase_exact_flags_match_the_exact_index(spread: Archive) -> None:
+    query = parse_query('"giải phóng mặt bằng"')
+    result = search(spread, query.raw, limit=200)
+    exact_expr = query.expression(exact=True)
+    assert any(h.exact for h in result.hits) and not all(h.exact for h in result.hits)
+    for hit in result.hits:
+        key = search_key(hit.published, hit.id)
+        assert hit.exact == bool(spread.fts_search(exact_expr, exact=True, keys=[key], limit=1))
+    flags = [h.exact for h in result.hits]
+    assert flags == sorted(flags, reverse=True)  # exact-diacritic matches first
+
+
+def test_phrase_time_budget_flags_incomplete_results(spread: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+    expr = parse_query('"giai phong mat bang"').expression()
+    rows, complete = spread.fts_search_windowed(expr, limit=1000, budget_s=0.0)
+    assert not complete and rows == []
+    monkeypatch.setattr("govarchive.search.PHRASE_BUDGET_S", 0.0)
+    result = search(spread, '"giai phong mat bang"')
+    assert result.truncated and result.hits == []
+    assert not search(spread, "giai phong mat bang").truncated  # plain words are not windowed
+
+
+def test_long_prefix_is_expanded_to_indexed_terms(spread: Archive) -> None:
+    assert spread.fts_prefix_terms("thon") == ["thon", "thong"]  # index order
+    assert spread.fts_prefix_terms("thong") == ["thong"]
+    assert spread.fts_prefix_terms("zzzz") == []
+    assert spread.fts_prefix_terms("th", limit=1) is None
+    for raw in ("thôn*", "thong*", "thống*", "zzzz*", '"ke hoach" thon*', "tin -thon*"):
+        query = parse_query(raw)
+        terms = {t: spread.fts_prefix_terms(t) for t in (query.items[-1].tokens[-1],)}
+        expanded, plain = query.expression(terms=terms), query.expression()
+        assert spread.fts_search(expanded, limit=1000) == spread.fts_search(plain, limit=1000), raw
+    assert parse_query("thôn*").expression(terms={"thon": ["thon", "thong"]}) == '(("thon" OR "thong"))'
+    assert len(search(spread, "thôn*", limit=5).hits) == 5
+    readonly = Archive.open_existing(spread.path)  # the vocabulary table is a temp table: works read-only
+    assert [h.id for h in search(readonly, "thôn*", limit=50).hits] == [h.id for h in search(spread, "thôn*",
+                                                                                         limit=50).hits]
+    readonly.close()

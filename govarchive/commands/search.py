@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
             print("no searchable words in the query", file=sys.stderr)
             return 0
         if not result.hits:
-            print("no matches", file=sys.stderr)
+            print("no matches" + (" within the time budget (older articles not searched; add --since/--until)"
+                                  if result.truncated else ""), file=sys.stderr)
             return 0
         for n, hit in enumerate(result.hits, 1):
             date = (hit.published or "undated")[:10]
@@ -81,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         note = f"{len(result.hits)} shown, {args.sort} first"
         if result.more:
             note += "; more matches exist (raise --limit or add filters)"
-        if result.truncated:
+        if result.truncated and args.sort == "relevance":
             note += f"; relevance ranked among the newest {result.candidates:,} matches (add words or filters)"
+        elif result.truncated:
+            note += "; the phrase search stopped at its time budget, older matches may be missing (add filters)"
         print(note, file=sys.stderr)
     return 0
