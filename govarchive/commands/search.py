@@ -31,22 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import Archive
     from govarchive.search import filters_from_args, search
 
     if args.limit < 1:
         print("govarchive: error: --limit must be at least 1", file=sys.stderr)
         return 2
-    try:
+    archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
+    if not archive.search_index_ready():
+        archive.close()
+        print("building the full-text index (first search on this archive)…", file=sys.stderr)
+        Archive.open_existing(args.db, readonly=False).close()
         archive = Archive.open_existing(args.db)
-        if not archive.search_index_ready():
-            archive.close()
-            print("building the full-text index (first search on this archive)…", file=sys.stderr)
-            Archive.open_existing(args.db, readonly=False).close()
-            archive = Archive.open_existing(args.db)
-    except ArchiveError as exc:
-        print(f"govarchive: error: {exc}", file=sys.stderr)
-        return 2
     tty = args.format == "table" and sys.stdout.isatty()
     with archive:
         result = search(archive, args.query, filters=filters_from_args(args), limit=args.limit, sort=args.sort,
