@@ -4,6 +4,7 @@ the registry of platforms)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from portal_spiders.platforms.base import ArticlePage, inline_text
@@ -60,6 +61,17 @@ def first_bold_paragraph(page: ArticlePage, body: Any) -> str | None:
             return text
         return None
     return None
+
+
+def summary_with_bold_lead(page: ArticlePage, body_selectors: tuple[str, ...],
+                           base: list[tuple[str, Callable[[], Any]]]) -> list[tuple[str, Callable[[], Any]]]:
+    """Summary candidates: the platform's sapo selectors, then the body's bold first paragraph, then metadata."""
+    def bold_lead() -> str | None:
+        body, _ = page.body_element(body_selectors)
+        return first_bold_paragraph(page, body) if body is not None else None
+
+    css = [c for c in base if c[0].startswith("css:")]
+    return [*css, ("heuristic:bold-lead", bold_lead), *[c for c in base if not c[0].startswith("css:")]]
 
 
 def italic_captions(body: Any) -> list[str]:

@@ -23,7 +23,7 @@ from scrapy.http import TextResponse
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
-from portal_spiders.platforms._heuristics import first_bold_paragraph, strip_view_counter
+from portal_spiders.platforms._heuristics import strip_view_counter, summary_with_bold_lead
 from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
 from portal_spiders.text import clean_multiline, clean_text
 
@@ -130,13 +130,7 @@ class Generic(Platform):
 
     def summary_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
         """Base candidates, then the body's bold first paragraph."""
-        def bold_lead() -> str | None:
-            body, _ = page.body_element(self.selectors["body"])
-            return first_bold_paragraph(page, body) if body is not None else None
-
-        base = super().summary_candidates(page)
-        css = [c for c in base if c[0].startswith("css:")]
-        return [*css, ("heuristic:bold-lead", bold_lead), *[c for c in base if not c[0].startswith("css:")]]
+        return summary_with_bold_lead(page, self.selectors["body"], super().summary_candidates(page))
 
     @staticmethod
     def _submitted(page: ArticlePage, group: str) -> str | None:

@@ -25,9 +25,9 @@ from scrapy.http import TextResponse
 
 from portal_spiders.items import ArticleItem
 from portal_spiders.platforms._heuristics import (
-    first_bold_paragraph,
     italic_captions,
     strip_view_counter,
+    summary_with_bold_lead,
     trailing_byline,
 )
 from portal_spiders.platforms.base import ArticlePage, Platform, inline_text
@@ -150,13 +150,7 @@ class Liferay(Platform):
 
     def summary_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
         """Sapo selectors, then the bold first paragraph of the article (moh.gov.vn), then metadata."""
-        def bold_lead() -> str | None:
-            body, _ = page.body_element(self.selectors["body"])
-            return first_bold_paragraph(page, body) if body is not None else None
-
-        base = super().summary_candidates(page)
-        css = [c for c in base if c[0].startswith("css:")]
-        return [*css, ("heuristic:bold-lead", bold_lead), *[c for c in base if not c[0].startswith("css:")]]
+        return summary_with_bold_lead(page, self.selectors["body"], super().summary_candidates(page))
 
     def fill(self, page: ArticlePage, item: ArticleItem) -> None:
         """Base extraction; images get the italic caption paragraph that follows them."""

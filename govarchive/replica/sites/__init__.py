@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import importlib
 import pkgutil
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from typing import ClassVar
@@ -132,6 +133,19 @@ class ReplicaSite:
         """One listing page of ``articles`` and whether another page follows."""
         start = (page - 1) * self.per_page
         return articles[start:start + self.per_page], start + self.per_page < len(articles)
+
+    @staticmethod
+    def body_paragraphs(article: ReplicaArticle, after_first: str) -> str:
+        """The article's paragraphs as ``<p>`` elements, ``after_first`` (an image, a box) after the first one.
+
+        The second paragraph is served in decomposed Unicode (NFD), as text pasted from Word or PDF often is.
+        """
+        parts = []
+        for i, text in enumerate(article.paragraphs):
+            parts.append(f"<p>{esc(unicodedata.normalize('NFD', text) if i == 1 else text)}</p>")
+            if i == 0:
+                parts.append(after_first)
+        return "".join(parts)
 
     @staticmethod
     def html(body: str, status: int = 200) -> Reply:

@@ -137,14 +137,9 @@ class LiferaySite(ReplicaSite):
         return self.chrome_top("Tin tức - Cổng thông tin điện tử tỉnh") + items + pager + self.chrome_bottom()
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = []
-        for i, text in enumerate(a.paragraphs):
-            text = unicodedata.normalize("NFD", text) if i == 1 else text
-            paragraphs.append(f"<p>{esc(text)}</p>")
-            if i == 0:
-                paragraphs.append(f'<!-- bản nháp ngày tạo {a.published:%d/%m/%Y} 07:00 -->'
+        paragraphs = [self.body_paragraphs(a, f'<!-- bản nháp ngày tạo {a.published:%d/%m/%Y} 07:00 -->'
                                   f'<p style="text-align:center"><img src="/documents/20181/0/anh-{a.id}.jpg/x" alt="" /></p>'
-                                  f'<p style="text-align:center"><em>{esc(a.image_caption)}</em></p>')
+                                  f'<p style="text-align:center"><em>{esc(a.image_caption)}</em></p>')]
         docs = "".join(f'<p>Tài liệu: <a href="{esc(self.document_path(att.path))}">{esc(att.name)}</a></p>'
                        for att in a.attachments)
         title = "" if self.broken or a.malformed else f"<h1>{esc(a.title)}</h1>"

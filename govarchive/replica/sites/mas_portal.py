@@ -12,7 +12,6 @@ when the real listing blocks are filled client-side from SharePoint lists.
 from __future__ import annotations
 
 import json
-import unicodedata
 from datetime import datetime
 
 from govarchive.replica.content import ReplicaArticle
@@ -137,14 +136,8 @@ var g_Workspace = "s4-workspace"; // 22/03/2024 09:00
 """ + self.chrome_bottom()
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = []
-        for i, text in enumerate(a.paragraphs):
-            # One paragraph in decomposed Unicode (NFD), as copy-pasted from Word or PDF.
-            text = unicodedata.normalize("NFD", text) if i == 1 else text
-            paragraphs.append(f"<p>{esc(text)}</p>")
-            if i == 0:
-                paragraphs.append(f"""<div class="img-caption"><img src="/KhoHinhAnh/2026/anh-{a.id}.jpg" alt="">
-<p class="caption"><em>{esc(a.image_caption)}</em></p></div>""")
+        paragraphs = [self.body_paragraphs(a, f"""<div class="img-caption"><img src="/KhoHinhAnh/2026/anh-{a.id}.jpg" alt="">
+<p class="caption"><em>{esc(a.image_caption)}</em></p></div>""")]
         title_html = "" if self.broken else f'<h1 class="title-detail">{esc(a.title)}</h1>'
         if a.malformed:
             title_html = ""

@@ -15,7 +15,6 @@ a crawl must use both.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import replace
 from email.utils import format_datetime
 from urllib.parse import quote, urlsplit
@@ -151,13 +150,8 @@ class NukeVietSite(ReplicaSite):
 
     def article_page(self, a: ReplicaArticle) -> str:
         url = self.absolute(self.article_path(a))
-        paragraphs = []
-        for i, text in enumerate(a.paragraphs):
-            text = unicodedata.normalize("NFD", text) if i == 1 else text  # one NFD paragraph
-            paragraphs.append(f"<p>{esc(text)}</p>")
-            if i == 0:
-                paragraphs.append(f'<div class="image-center"><img src="/uploads/{MODULE}/{a.published:%Y_%m}/'
-                                  f'anh-{a.id}.jpg" alt="{esc(a.image_caption)}"></div>')
+        paragraphs = [self.body_paragraphs(a, f'<div class="image-center"><img src="/uploads/{MODULE}/{a.published:%Y_%m}/'
+                                              f'anh-{a.id}.jpg" alt="{esc(a.image_caption)}"></div>')]
         title_html = "" if self.broken or a.malformed else f'<h1 class="title margin-bottom-lg">{esc(a.title)}</h1>'
         tags = ", ".join(f'<a title="{esc(t)}" href="/index.php/{MODULE}/tag/{quote(t)}"><em>{esc(t)}</em></a>'
                          for t in a.tags)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import unicodedata
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -168,15 +167,9 @@ class TanDanSite(ReplicaSite):
         return max(1, -(-len(self.group(index)) // self.per_page))
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = []
-        for i, text in enumerate(a.paragraphs):
-            # One paragraph in decomposed Unicode (NFD), as pasted from Word or PDF.
-            text = unicodedata.normalize("NFD", text) if i == 1 else text
-            paragraphs.append(f"<p>{esc(text)}</p>")
-            if i == 0:
-                paragraphs.append(f'<p style="text-align:center"><img src="/portal/Photos/{a.published:%Y-%m-%d}/'
-                                  f'anh-{a.id}.jpg" alt=""></p><p class="tandan-caption"><em>'
-                                  f'{esc(a.image_caption)}</em></p>')
+        paragraphs = [self.body_paragraphs(a, f'<p style="text-align:center"><img src="/portal/Photos/{a.published:%Y-%m-%d}/'
+                                              f'anh-{a.id}.jpg" alt=""></p><p class="tandan-caption"><em>'
+                                              f'{esc(a.image_caption)}</em></p>')]
         # Attachment markup is not seen on real pages: document links inside the body are the assumption.
         for att in a.attachments:
             paragraphs.append(f'<p><a href="{esc(att.path)}">{esc(att.name)}</a></p>')

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -109,13 +108,8 @@ class UploadPortalSite(ReplicaSite):
 """ + self.chrome_bottom()
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = []
-        for i, text in enumerate(a.paragraphs):
-            text = unicodedata.normalize("NFD", text) if i == 1 else text  # one NFD paragraph
-            paragraphs.append(f"<p>{esc(text)}</p>")
-            if i == 0:
-                paragraphs.append(f'<figure><img src="/upload/{SITE_ID}/{a.published:%Y%m%d}/anh-{a.id}_9e8f7.jpg" '
-                                  f'alt=""><figcaption>{esc(a.image_caption)}</figcaption></figure>')
+        paragraphs = [self.body_paragraphs(a, f'<figure><img src="/upload/{SITE_ID}/{a.published:%Y%m%d}/anh-{a.id}_9e8f7.jpg" '
+                                              f'alt=""><figcaption>{esc(a.image_caption)}</figcaption></figure>')]
         title_html = "" if self.broken or a.malformed else f'<h1 class="article-title">{esc(a.title)}</h1>'
         tags = ", ".join(f'<a href="/tim-kiem?tag={esc(t)}">{esc(t)}</a>' for t in a.tags)
         files = "".join(f'<li><a href="{esc(att.path)}">{esc(att.name)}</a></li>' for att in a.attachments)

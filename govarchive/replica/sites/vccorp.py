@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -137,14 +136,10 @@ class VCCorpSite(ReplicaSite):
 <meta property="og:title" content="{esc(a.title)}" />
 <meta property="article:published_time" content="{iso.replace('+', '&#x2B;')}" />
 <script type="application/ld+json">{ld}</script>"""
-        paragraphs = []
-        for i, text in enumerate(a.paragraphs):
-            text = unicodedata.normalize("NFD", text) if i == 1 else text
-            paragraphs.append(f"<p>{esc(text)}</p>")
-            if i == 0:
-                paragraphs.append(f"<!-- {a.published - timedelta(days=3):%a %b %d %Y %H:%M:%S} GMT+0700 (Indochina Time) -->")
-                paragraphs.append(f"""<div class="VCSortableInPreviewMode" type="RelatedNewsBox"><strong>Tin liên quan</strong>
-<a href="{esc(self.article_path(self.articles[0]))}">{esc(self.articles[0].title)}</a></div>""")
+        paragraphs = [self.body_paragraphs(
+            a, f"<!-- {a.published - timedelta(days=3):%a %b %d %Y %H:%M:%S} GMT+0700 (Indochina Time) -->"
+               f"""<div class="VCSortableInPreviewMode" type="RelatedNewsBox"><strong>Tin liên quan</strong>
+<a href="{esc(self.article_path(self.articles[0]))}">{esc(self.articles[0].title)}</a></div>""")]
         title = "" if self.broken or a.malformed else f'<h1 class="detail-title" data-role="title">{esc(a.title)}</h1>'
         return self.chrome_top(a.title, head) + f"""<div class="detail">
 <div class="detail-time"><div data-role="publishdate">{a.published:%d/%m/%Y %H:%M}</div></div>
