@@ -35,9 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _report import PERFORMANCE_DOC as DOC
+from _report import replace_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench_dates:start -->", "<!-- bench_dates:end -->"
 COMMAND = ".venv/bin/python benchmarks/bench_dates.py --write"
 
@@ -216,18 +218,6 @@ def run(repeats: int, min_seconds: float) -> str:
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", action="store_true", help=f"replace the bench_dates section of {DOC}")
@@ -238,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     section = run(max(5, args.repeats), args.min_seconds)
     print(section)
     if args.write:
-        write_doc(section)
+        replace_section(section, START, END)
         print(f"\nwrote {DOC.relative_to(ROOT)}")
     return 0
 

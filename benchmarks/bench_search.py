@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _report import PERFORMANCE_DOC, replace_section  # noqa: E402
+
 from govarchive.archive import FTS_FOLDED, Archive  # noqa: E402
 from govarchive.search import (  # noqa: E402
     PHRASE_BUDGET_S,
@@ -241,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     report = render(args, n, size, build_times, results, filt)
     print(report)
     if args.write:
-        write_section(report)
+        replace_section(report, "<!-- bench_search:start -->", "<!-- bench_search:end -->")
+        print(f"updated {PERFORMANCE_DOC}")
     return 0
 
 
@@ -307,19 +310,6 @@ def render(args, n, size, build_times, results, filt) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    doc = ROOT / "docs" / "performance.md"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
-    start, end = "<!-- bench_search:start -->", "<!-- bench_search:end -->"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        after = rest.split(end, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
-    print(f"updated {doc}")
 
 
 if __name__ == "__main__":

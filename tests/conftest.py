@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,25 @@ def run_crawl(slug: str, db: Path, replica_url: str, *args: str, timeout: int = 
            "-s", "LOG_LEVEL=INFO", *args]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, check=False)
+
+
+def open_store_pipeline(db: Path, slug: str = "laichau-dcs") -> Any:
+    """A :class:`pipelines.store.StorePipeline` opened on ``db`` for a portal's spider, outside a crawl.
+
+    Close it like Scrapy would: ``store.close_spider()`` then ``store.spider_closed(store.crawler.spider, reason)``.
+    """
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.store import StorePipeline
+    from portal_spiders.spiders.portals import SPIDERS
+
+    spidercls = SPIDERS[slug]
+    crawler = get_crawler(spidercls, {"ARCHIVE_DB": str(db)})
+    crawler.spider = spidercls.from_crawler(crawler)
+    crawler.stats.open_spider()
+    store = StorePipeline.from_crawler(crawler)
+    store.open_spider()
+    return store
 
 
 @pytest.fixture

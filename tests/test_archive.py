@@ -13,9 +13,8 @@ from scrapy.utils.test import get_crawler
 
 from govarchive.archive import Archive
 from pipelines.dedupe import DedupePipeline, article_hash
-from pipelines.store import StorePipeline
 from portal_spiders.items import ArticleItem
-from portal_spiders.spiders.portals import SPIDERS
+from tests.conftest import open_store_pipeline
 
 URL = "https://laichau.dcs.vn/pages/chi-tiet-tin.aspx?ItemID=1"
 
@@ -168,12 +167,7 @@ def test_old_archive_gets_first_run_id_column(tmp_path: Path) -> None:
 
 def test_store_error_is_counted_recorded_and_makes_the_run_incomplete(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
-    spidercls = SPIDERS["laichau-dcs"]
-    crawler = get_crawler(spidercls, {"ARCHIVE_DB": str(db)})
-    crawler.spider = spidercls.from_crawler(crawler)
-    crawler.stats.open_spider()
-    store = StorePipeline.from_crawler(crawler)
-    store.open_spider()
+    store = open_store_pipeline(db)
     good, bad = _item(), _item(url=URL.replace("ItemID=1", "ItemID=2"), source_url="https://laichau.dcs.vn/x?ItemID=2")
     for item in (good, bad):
         item.content_hash = article_hash(item)
@@ -188,7 +182,7 @@ def test_store_error_is_counted_recorded_and_makes_the_run_incomplete(tmp_path: 
     store.process_item(good)
     store.process_item(bad)
     store.close_spider()
-    store.spider_closed(crawler.spider, "finished")
+    store.spider_closed(store.crawler.spider, "finished")
     with Archive(db) as arc:
         run = arc.runs("laichau-dcs")[0]
         assert run["complete"] == 0 and run["finish_reason"] == "finished"

@@ -12,10 +12,9 @@ from scrapy.utils.test import get_crawler
 from govarchive.archive import Archive
 from pipelines.dedupe import DedupePipeline, article_hash
 from pipelines.normalize import NormalizePipeline
-from pipelines.store import StorePipeline
 from pipelines.validate import ValidatePipeline
 from portal_spiders.items import ArticleItem, PageFailure
-from portal_spiders.spiders.portals import SPIDERS
+from tests.conftest import open_store_pipeline
 
 
 def _article(**kw: object) -> ArticleItem:
@@ -86,19 +85,14 @@ def test_hash_ignores_unicode_form_and_whitespace() -> None:
 
 def test_store_pipeline_records_articles_failures_and_run(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
-    spidercls = SPIDERS["laichau-dcs"]
-    crawler = get_crawler(spidercls, {"ARCHIVE_DB": str(db)})
-    crawler.spider = spidercls.from_crawler(crawler)
-    crawler.stats.open_spider()
-    store = StorePipeline.from_crawler(crawler)
-    store.open_spider()
+    store = open_store_pipeline(db)
     item = _article(tags=["a", "b"], attachments=[{"url": "https://x/a.pdf", "name": "a.pdf"}], author="X")
     item.content_hash = article_hash(item)
     store.process_item(item)
     store.process_item(PageFailure(url="https://laichau.dcs.vn/Pages/bad.aspx", portal="laichau-dcs",
                                    stage="parse", reason="no title", status=200))
     store.close_spider()
-    store.spider_closed(crawler.spider, "finished")
+    store.spider_closed(store.crawler.spider, "finished")
     with Archive(db) as archive:
         row = archive.get_article(item.url)
         assert row is not None and row["title"] == item.title and row["version"] == 1

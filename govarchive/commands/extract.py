@@ -78,6 +78,14 @@ def _report_choice(choice: Any) -> None:
     print(f"platform: {choice.platform.name} ({choice.reason}: {why})", file=sys.stderr)
 
 
+def _report_errors(data: dict[str, Any], errors: list[str]) -> None:
+    """Attach ``errors`` to the JSON output and echo them on stderr."""
+    if errors:
+        data["errors"] = errors
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+
+
 def _article(body: bytes, args: argparse.Namespace, problem: str | None) -> tuple[dict[str, Any], bool]:
     from itemadapter import ItemAdapter
 
@@ -101,10 +109,7 @@ def _article(body: bytes, args: argparse.Namespace, problem: str | None) -> tupl
     if missing:
         data["missing"] = missing
         print(f"missing required fields: {', '.join(missing)}", file=sys.stderr)
-    if errors:
-        data["errors"] = errors
-        for error in errors:
-            print(f"error: {error}", file=sys.stderr)
+    _report_errors(data, errors)
     return data, not missing and not problem
 
 
@@ -126,8 +131,5 @@ def _listing(body: bytes, args: argparse.Namespace, problem: str | None) -> tupl
             print(f"  {len(data['entries'])} article links, {len(data['next'])} next-page requests", file=sys.stderr)
     if not data["entries"]:
         errors.append("no article links found")
-    if errors:
-        data["errors"] = errors
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+    _report_errors(data, errors)
     return data, bool(data["entries"]) and not problem
