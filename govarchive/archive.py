@@ -14,14 +14,14 @@ import json
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # the table layout of release 0.1.0; later changes are named MIGRATIONS (below)
 
 # Columns that define an article's content: a change in any of them makes a new version.
 CONTENT_FIELDS = ("title", "summary", "body_text", "author", "published", "category")
@@ -309,8 +309,9 @@ class Archive:
         return archive
 
     def ensure_schema(self) -> None:
-        """Create every table and index that does not exist yet (idempotent)."""
+        """Create every table and index that does not exist yet, then run pending :data:`MIGRATIONS` (idempotent)."""
         existing = set(self.db.table_names())
+        fresh = "articles" not in existing
         for name, spec in TABLES.items():
             if name in existing:
                 # Archives made by an older schema get the columns added since (nullable, so no backfill).
@@ -330,6 +331,39 @@ class Archive:
         self._ensure_search_index(existing)
         self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
         self.db.commit()
+        self._run_migrations(fresh=fresh)
+
+    def applied_migrations(self) -> list[str]:
+        """Names of the :data:`MIGRATIONS` this archive has been through, in order."""
+        if "schema_migrations" not in self.db.table_names():
+            return []
+        return [r[0] for r in self.db.execute("select name from schema_migrations order by rowid")]
+
+    def pending_migrations(self) -> list[str]:
+        """Names of the :data:`MIGRATIONS` this archive still needs (a read-only open cannot run them)."""
+        done = set(self.applied_migrations())
+        return [name for name, _ in MIGRATIONS if name not in done]
+
+    def _run_migrations(self, *, fresh: bool) -> None:
+        """Run each pending migration in its own transaction and record it in ``schema_migrations``.
+
+        A fresh archive is created with the current layout, so its migrations are recorded without running.
+        """
+        self.db.execute("create table if not exists schema_migrations (name text primary key, applied_at text)")
+        self.db.commit()
+        done = set(self.applied_migrations())
+        for name, migrate in MIGRATIONS:
+            if name in done:
+                continue
+            self.db.execute("begin immediate")  # explicit: Python's sqlite3 opens no transaction for DDL
+            try:
+                if not fresh:
+                    migrate(self)
+                self.db.execute("insert into schema_migrations (name, applied_at) values (?, ?)", [name, utcnow()])
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            self.db.commit()
 
     # -- transactions --------------------------------------------------------------------------------
 
@@ -963,3 +997,12 @@ class Archive:
         rows = list(self.db["articles"].rows_where(
             "published is not null", select="id, portal, title, published, url", order_by="published desc", limit=1))
         return rows[0] if rows else None
+
+
+# -- schema migrations ---------------------------------------------------------------------------------------
+# Upgrades of an existing archive beyond what ensure_schema does by itself (it adds missing tables, nullable
+# columns and indexes from TABLES/INDEXES). Each entry is (unique name, function(archive)); it runs once, inside one
+# transaction, on archives made before it, in list order, and is recorded in `schema_migrations`. Append only:
+# never rename, reorder or remove an entry that has shipped. tests/data/archive-0.1.0.db is an archive made by
+# release 0.1.0 (the demo), which tests/test_migrations.py upgrades in place.
+MIGRATIONS: list[tuple[str, Callable[[Archive], None]]] = []

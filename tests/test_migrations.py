@@ -1,0 +1,75 @@
+"""Schema migrations: an archive made by release 0.1.0 is upgraded in place, once, and nothing is lost."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from govarchive import archive as archive_module
+from govarchive.archive import MIGRATIONS, Archive
+
+RELEASE_0_1_0 = Path(__file__).parent / "data" / "archive-0.1.0.db"
+
+
+@pytest.fixture
+def old_archive(tmp_path: Path) -> Path:
+    """A copy of the archive that release 0.1.0's `govarchive demo` wrote (96 replica articles)."""
+    path = tmp_path / "old.db"
+    shutil.copy(RELEASE_0_1_0, path)
+    return path
+
+
+def test_release_archive_upgrades_in_place(old_archive: Path) -> None:
+    with Archive.open_existing(old_archive) as before:
+        assert before.applied_migrations() == []
+        urls = sorted(r["url"] for r in before.iter_articles())
+        hashes = sorted(r["content_hash"] for r in before.iter_articles())
+    assert len(urls) == 96
+    with Archive(old_archive) as upgraded:
+        assert upgraded.applied_migrations() == [name for name, _ in MIGRATIONS]
+        assert upgraded.pending_migrations() == []
+        assert sorted(r["url"] for r in upgraded.iter_articles()) == urls
+        assert sorted(r["content_hash"] for r in upgraded.iter_articles()) == hashes
+        assert upgraded.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_fresh_archive_records_migrations_without_running_them(tmp_path: Path, monkeypatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(archive_module, "MIGRATIONS", [("probe", lambda a: ran.append("probe"))])
+    with Archive(tmp_path / "new.db") as fresh:
+        assert fresh.applied_migrations() == ["probe"]
+    assert ran == []
+
+
+def test_migration_runs_once_on_an_old_archive(old_archive: Path, monkeypatch) -> None:
+    ran: list[int] = []
+
+    def add_marker(archive: Archive) -> None:
+        ran.append(archive.count())
+        archive.db.execute("insert into meta (key, value) values ('probe', 'migrated')")
+
+    monkeypatch.setattr(archive_module, "MIGRATIONS", [("marker", add_marker)])
+    with Archive(old_archive):
+        pass
+    with Archive(old_archive) as again:
+        assert again.db.execute("select value from meta where key = 'probe'").fetchone()[0] == "migrated"
+        assert again.applied_migrations() == ["marker"]
+    assert ran == [96]
+
+
+def test_failed_migration_rolls_back_and_stays_pending(old_archive: Path, monkeypatch) -> None:
+    def half_done(archive: Archive) -> None:
+        archive.db.execute("update articles set title = 'lost'")  # would be destructive if it were kept
+        archive.db.execute("create table half_done (x)")
+        raise RuntimeError("disk went away")
+
+    monkeypatch.setattr(archive_module, "MIGRATIONS", [("half", half_done)])
+    with pytest.raises(RuntimeError, match="disk went away"):
+        Archive(old_archive)
+    with Archive.open_existing(old_archive) as check:
+        assert check.pending_migrations() == ["half"]
+        assert "half_done" not in check.db.table_names()
+        assert check.count() == 96
+        assert check.count("articles", "title = 'lost'") == 0
