@@ -95,10 +95,30 @@ TABLES: dict[str, dict[str, Any]] = {
         "foreign_keys": [("article_id", "articles", "id"), ("tag_id", "tags", "id")],
     },
     "attachments": {
-        "columns": {"id": int, "article_id": int, "url": str, "name": str, "position": int},
+        "columns": {
+            "id": int, "article_id": int, "url": str, "name": str, "position": int,
+            "text": str,  # text extracted from the file (PDF, DOC/DOCX, XLS/XLSX), searchable
+        },
         "pk": "id",
         "foreign_keys": [("article_id", "articles", "id")],
         "not_null": {"article_id", "url"},
+    },
+    "documents": {
+        # One row per legal-document page (văn bản): the article row holds its name, dates and text.
+        "columns": {
+            "article_id": int,
+            "number": str,  # Số ký hiệu as printed: "1009/QĐ-UBND"
+            "number_key": str,  # portal_spiders.text.document_number_key(number): "1009/QD-UBND", for linking
+            "doc_type": str,  # Loại văn bản: Quyết định, Nghị định, Công văn ...
+            "issuer": str,  # Cơ quan ban hành
+            "signer": str,  # Người ký
+            "issued": str,  # Ngày ban hành, ISO date
+            "effective": str,  # Ngày hiệu lực, ISO date
+            "status": str,  # Tình trạng hiệu lực, as printed
+            "fields": str,  # JSON {label: value} of every other labelled property
+        },
+        "pk": "article_id",
+        "foreign_keys": [("article_id", "articles", "id")],
     },
     "crawl_runs": {
         "columns": {
@@ -156,6 +176,7 @@ INDEXES: list[tuple[str, list[str], bool]] = [
     ("tags", ["name"], True),
     ("article_tags", ["tag_id"], False),
     ("attachments", ["article_id", "url"], True),
+    ("documents", ["number_key"], False),
     ("crawl_runs", ["portal", "started_at"], False),
     ("failures", ["url"], True),
     ("failures", ["portal"], False),

@@ -39,6 +39,9 @@ class ArticleItem:
     platform: str | None = None
     field_sources: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None  # set by the dedupe pipeline
+    # Legal-document pages (văn bản) only: {"number", "doc_type", "issuer", "signer", "issued", "effective",
+    # "status", "fields"}; archived in the `documents` table (govarchive/archive.py). None for news articles.
+    document: dict[str, Any] | None = None
 
 
 @dataclass

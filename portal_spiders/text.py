@@ -138,6 +138,21 @@ def fold(s: str) -> str:
     return stripped.replace("đ", "d").replace("Đ", "D").lower()
 
 
+_DOC_NUMBER_NOISE = re.compile(r"[\s\u00a0]+")
+
+
+def document_number_key(number: str | None) -> str | None:
+    """Linking key of a legal-document number: folded, upper-cased, without spaces; ``None`` when empty.
+
+    ``document_number_key("1009/QĐ-UBND") == document_number_key("1009 / qd-ubnd") == "1009/QD-UBND"``. Document
+    pages (their ``Số ký hiệu``) and the citations found in articles are linked through this key.
+    """
+    if not number:
+        return None
+    key = _DOC_NUMBER_NOISE.sub("", fold(number)).upper()
+    return key or None
+
+
 def content_hash(*parts: str | None) -> str:
     """SHA-1 hex digest over NFC-normalized, whitespace-collapsed parts joined by ``"\\x1f"``.
 

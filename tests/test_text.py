@@ -147,3 +147,13 @@ def test_content_hash_stability() -> None:
     assert content_hash("ab", "c") != content_hash("a", "bc")
     assert content_hash(None, "x") == content_hash("", "x")
     assert content_hash("x", None) != content_hash("x")
+
+
+def test_document_number_key_links_spellings_of_one_number() -> None:
+    from portal_spiders.text import document_number_key
+
+    assert document_number_key("1009/QĐ-UBND") == "1009/QD-UBND"
+    assert document_number_key(" 1009 / qđ-ubnd ") == "1009/QD-UBND"
+    assert document_number_key("15/2024/NĐ-CP") == document_number_key("15/2024/nd-cp") == "15/2024/ND-CP"
+    assert document_number_key("") is None
+    assert document_number_key(None) is None
