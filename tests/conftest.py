@@ -13,6 +13,33 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: What a test subprocess inherits from the environment pytest runs in. Everything else (GOVARCHIVE_*, SCRAPY_*,
+#: proxies, PYTHONPATH, SSL_CERT_FILE ...) stays out, so a developer's shell cannot change a test's outcome.
+INHERITED_ENV = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"})
+INHERITED_ENV_PREFIXES = ("COV_CORE_", "COVERAGE_")  # pytest-cov measures subprocesses through these
+#: Removed from pytest's own process before collection: they configure govarchive and Scrapy at import time
+#: (portal_spiders/settings.py reads GOVARCHIVE_DB, GOVARCHIVE_REPLICA_URL, GOVARCHIVE_LOG_LEVEL ...), and proxies
+#: would route the tests' requests to 127.0.0.1 elsewhere.
+SCRUBBED_PREFIXES = ("GOVARCHIVE_", "SCRAPY_")
+SCRUBBED_NAMES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a test subprocess: the :data:`INHERITED_ENV` whitelist plus ``extra``.
+
+    Every ``subprocess`` call in the tests passes ``env=clean_env(...)`` (tests/test_hygiene.py checks it).
+    """
+    env = {k: v for k, v in os.environ.items() if k in INHERITED_ENV or k.startswith(INHERITED_ENV_PREFIXES)}
+    env.update(extra)
+    return env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the in-process tests without the developer's govarchive/Scrapy/proxy variables too."""
+    for name in list(os.environ):
+        if name.startswith(SCRUBBED_PREFIXES) or name.lower() in SCRUBBED_NAMES:
+            del os.environ[name]
+
 
 @pytest.fixture
 def replica() -> Iterator[object]:
@@ -34,7 +61,7 @@ def run_crawl(slug: str, db: Path, replica_url: str, *args: str, timeout: int = 
            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
            "-s", "LOG_LEVEL=INFO", *args]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, check=False)
+                          env=clean_env(**(env or {})), check=False)
 
 
 def open_store_pipeline(db: Path, slug: str = "laichau-dcs") -> Any:

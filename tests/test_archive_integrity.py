@@ -6,7 +6,6 @@ and checks the archive (and the replica's request log) afterwards.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 from govarchive.archive import Archive
 from govarchive.replica.content import ReplicaArticle, generate_articles
 from govarchive.replica.server import ReplicaServer, ReplicaState
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -147,7 +146,7 @@ def _popen(db: Path, replica_url: str, *args: str) -> subprocess.Popen[str]:
            "-s", "DOWNLOAD_DELAY=0.01", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4",
            "-s", "ARCHIVE_BATCH_SIZE=4", "-s", "LOG_LEVEL=WARNING", *args]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ))
+                            env=clean_env())
 
 
 def _kill_after(replica: ReplicaServer, db: Path, requests: int) -> None:

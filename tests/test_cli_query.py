@@ -14,6 +14,7 @@ import pytest
 
 from govarchive.archive import Archive
 from govarchive.cli import main
+from tests.conftest import clean_env
 from tests.test_search import ARTICLES, add_articles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +177,8 @@ def test_query_commands_do_not_import_the_crawler(db: Path) -> None:
         " 'portal_spiders.platforms', 'datasette', 'twisted'))]\n"
         "assert not bad, bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=clean_env())
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 

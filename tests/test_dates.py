@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from portal_spiders.dates import TZ, ParsedDate, parse_date, parse_date_info, resolve_yearless, truncate
+from tests.conftest import clean_env
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2024, 3, 23, 9, 0, tzinfo=TZ)
@@ -193,5 +194,6 @@ def test_fast_path_does_not_import_dateparser() -> None:
         "assert 'dateparser' in sys.modules\n"
     )
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                          env=clean_env())
     assert proc.returncode == 0, proc.stderr

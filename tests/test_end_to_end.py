@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from govarchive.archive import Archive
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -58,14 +58,14 @@ def test_scrapy_crawl_seed_portal(replica, crawl, tmp_path: Path) -> None:
 
 def test_scrapy_list_shows_seed_portal() -> None:
     out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, env=clean_env()).stdout.split()
     assert "laichau-dcs" in out
 
 
 def test_demo_twice_leaves_archive_unchanged(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     cmd = [sys.executable, "-m", "govarchive.cli", "demo", "--db", str(db)]
-    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False, env=clean_env())
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
 
     def snapshot() -> dict[str, list]:
@@ -82,7 +82,8 @@ def test_demo_twice_leaves_archive_unchanged(tmp_path: Path) -> None:
 
     state = ReplicaState.from_registry()
     assert len(before["articles"]) == sum(len(state.site(s).live_articles) for s in state.portals)
-    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                            env=clean_env())
     assert second.returncode == 0, second.stdout + second.stderr[-3000:]
     assert snapshot() == before
     with Archive(db) as archive:

@@ -27,7 +27,7 @@ from govarchive.archive import Archive
 from govarchive.cli import build_parser
 from govarchive.commands.health import assess, check_archive
 from govarchive.locking import ArchiveLocked, acquire_lock, lock_path, release_lock
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "RETRY_BACKOFF_BASE=0",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
@@ -36,7 +36,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "RETRY_B
 def govarchive(*args: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (Twisted reactors don't restart in one process)."""
     return subprocess.run([sys.executable, "-m", "govarchive.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+                          timeout=timeout, env=clean_env(**(env or {})), check=False)
 
 
 # -- crawl + health against the replica ------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def test_health_does_not_import_scrapy(tmp_path: Path) -> None:
         archive.finish_run(archive.start_run("x"), finish_reason="finished", counts={"items_new": 1},
                            coverage={"published": 1.0, "body_text": 1.0})
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "n.db")], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, check=False)
+                            text=True, timeout=60, check=False, env=clean_env())
     assert result.returncode == 0 and "rc 0" in result.stdout, result.stdout + result.stderr
 
 
@@ -196,13 +196,13 @@ def test_lock_is_reentrant_in_process_and_names_the_holder(tmp_path: Path) -> No
     release_lock(db)
     holder = subprocess.run(
         [sys.executable, "-c", "import sys; from govarchive.locking import acquire_lock as a; a(sys.argv[1])", str(db)],
-        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT, env=clean_env())
     assert holder.returncode == 1 and f"pid {os.getpid()}" in holder.stderr and "l.db.lock" in holder.stderr
     release_lock(db)
     with pytest.raises(ArchiveLocked):  # now the other way round: a live holder in another process
         proc = subprocess.Popen([sys.executable, "-c", "import sys, time; from govarchive.locking import acquire_lock;"
                                  "acquire_lock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(db)],
-                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT, env=clean_env())
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
             acquire_lock(db)
@@ -384,7 +384,7 @@ def test_tls_policy_relaxes_only_its_own_host(tls_servers, tmp_path: Path, verif
     # The test CA is trusted through OpenSSL's SSL_CERT_FILE: verification stays on for hosts without a policy.
     result = subprocess.run([sys.executable, "-c", TLS_PROBE, ",".join(urls.values()), str(out), json.dumps(policy)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-                            env={**os.environ, "SSL_CERT_FILE": str(tls_servers["ca"])})
+                            env=clean_env(SSL_CERT_FILE=str(tls_servers["ca"])))
     assert result.returncode == 0, result.stderr[-3000:]
     got = json.loads(out.read_text())
     assert got[urls["good-default"]] == 200, got  # defaults work, with verification, against a modern server
@@ -463,7 +463,7 @@ def test_systemd_units_are_valid_and_run_the_real_cli(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text.replace("/opt/govarchive/.venv/bin/govarchive", str(real)), encoding="utf-8")
     result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "govarchive-crawl.service"),
                              str(tmp_path / "govarchive-crawl.timer")], capture_output=True, text=True, timeout=60,
-                            check=False)
+                            check=False, env=clean_env())
     assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), result.stderr
 
 
@@ -512,7 +512,7 @@ def scrapyd(tmp_path: Path) -> Iterator[str]:
         encoding="utf-8")
     log = (work / "scrapyd.out").open("wb")
     proc = subprocess.Popen([str(Path(sys.executable).with_name("scrapyd"))], cwd=work, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, env=clean_env())
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
@@ -548,7 +548,7 @@ def test_scrapyd_deploy_and_scheduled_replica_crawl(scrapyd: str, replica, tmp_p
     assert "url = http://127.0.0.1:6800/" in cfg and "project = govarchive" in cfg
     (project / "scrapy.cfg").write_text(cfg.replace("http://127.0.0.1:6800/", scrapyd), encoding="utf-8")
     deploy = subprocess.run([str(Path(sys.executable).with_name("scrapyd-deploy")), "local", "--version", "1"],
-                            cwd=project, capture_output=True, text=True, timeout=300, check=False)
+                            cwd=project, capture_output=True, text=True, timeout=300, check=False, env=clean_env())
     assert deploy.returncode == 0 and '"status": "ok"' in deploy.stdout + deploy.stderr, deploy.stdout + deploy.stderr
     spiders = _http(scrapyd + "listspiders.json?project=govarchive")
     assert "laichau-dcs" in spiders["spiders"], spiders  # type: ignore[operator]

@@ -67,15 +67,14 @@ def test_duplicate_slug_and_broken_toml(tmp_path: Path) -> None:
 
 
 def test_bad_registry_fails_scrapy_at_start_up(tmp_path: Path) -> None:
-    import os
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, clean_env
 
     path = tmp_path / "portals.toml"
     path.write_text(GOOD.replace('platform = "mas_portal"', 'platform = "joomla"'), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "GOVARCHIVE_REGISTRY": str(path)}, check=False)
+                            env=clean_env(GOVARCHIVE_REGISTRY=str(path)), check=False)
     assert result.returncode != 0
     assert "unknown platform 'joomla'" in result.stderr and str(path) in result.stderr

@@ -19,6 +19,7 @@ import pytest
 from govarchive.archive import Archive
 from govarchive.cli import main
 from govarchive.commands.serve import PLUGINS_DIR, datasette_command
+from tests.conftest import clean_env
 from tests.test_search import HOSTILE, add_articles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +98,7 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 def server(db: Path):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "--db", str(db), "serve", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=clean_env())
     try:
         wait_http(f"http://127.0.0.1:{port}/-/versions.json", proc)
         yield f"http://127.0.0.1:{port}"
@@ -145,7 +146,7 @@ def run_chromium(browser: str, profile: Path, *args: str) -> subprocess.Complete
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, env=clean_env())
 
 
 @pytest.mark.slow
