@@ -19,8 +19,9 @@ from portal_spiders.platforms.base import ListingEntry
 def parse_feed(response: TextResponse, *, order: str = "DMY") -> list[ListingEntry]:
     """Items of an RSS 2.0 or Atom feed.
 
-    Dates that are not RFC 2822 or ISO (``9/5/2026 1:30:00 PM``) are read with ``order`` (``MDY`` for feeds
-    known to print US dates) and given as ISO text.
+    Every date is given as ISO 8601 text in +07:00, like the archive's: RFC 2822 (``Thu, 03 Sep 2026 08:00:00
+    +0700``) and ISO dates with any offset are converted, and dates in neither form (``9/5/2026 1:30:00 PM``) are
+    read with ``order`` (``MDY`` for feeds known to print US dates). A date that cannot be read is kept as written.
     """
     sel = Selector(text=response.text, type="xml")
     sel.remove_namespaces()
@@ -73,8 +74,6 @@ def parse_sharepoint_list(response: TextResponse, detail_url: str) -> tuple[list
 
 
 def _feed_date(value: str, order: str) -> str:
-    if _sort_key(ListingEntry(url="", published=value)):
-        return value
     parsed = parse_date_info(value, order=order)
     return parsed.isoformat() if parsed is not None else value
 

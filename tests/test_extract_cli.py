@@ -110,7 +110,7 @@ def test_plain_text_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 1
     assert "no HTML markup in the file" in data["errors"]
     assert "error: no HTML markup" in err
-    assert "body_text" in data["missing"] or "published" in data["missing"]
+    assert data["missing"] == ["title", "published", "body_text"]
 
 
 def test_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,8 +23,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("*/*.json"))
 
 # Text that must never reach any field: hidden SharePoint chrome, scripts, comments, related boxes, footers.
+# Each one occurs in at least one fixture page (test_every_forbidden_text_occurs_in_a_fixture), so each guard can fail.
 FORBIDDEN = ["Sign In", "Ribbon", "Ctrl+", "RegisterSod", "_spPageContextInfo", "Lượt truy cập", "Tin liên quan",
-             "ngày tạo", "function(", "Timer:", "<script", "This div, which you should delete"]
+             "ngày tạo", "function(", "Timer:", "<script"]
 
 
 def _case_id(path: Path) -> str:
@@ -79,3 +80,41 @@ def test_fixture_set_covers_every_platform() -> None:
         kinds = {json.loads(p.read_text(encoding="utf-8")).get("kind", "article")
                  for p in (FIXTURES / name).glob("*.json")}
         assert {"article", "listing"} <= kinds, f"platform {name} lacks fixtures: has {sorted(kinds)}"
+
+
+def test_every_forbidden_text_occurs_in_a_fixture() -> None:
+    """A guard against text that no fixture contains cannot fail: keep only guards that some page exercises."""
+    pages = [p.read_bytes().decode("utf-8", "replace") for p in FIXTURES.glob("*/*") if p.suffix in (".html", ".xml")]
+    unused = [text for text in FORBIDDEN if not any(text in page for page in pages)]
+    assert not unused, f"no fixture contains {unused}: add a page that does, or drop the guard"
+
+
+def test_sharepoint_design_placeholder_never_reaches_the_body() -> None:
+    """SharePoint Design Manager's placeholder div, left in some master pages (vbpl.vn), is chrome.
+
+    Its markup is the one Design Manager writes into a converted master page (Microsoft's SharePoint docs); here it
+    sits inside the content container, where the full text of a vbpl.vn page is (``div#toanvancontent``).
+    """
+    from scrapy.http import HtmlResponse
+
+    from portal_spiders.platforms import get_platform
+
+    placeholder = ("This div, which you should delete, represents the content area that your Page Layouts and pages "
+                   "will fill. Design your Master Page around this content placeholder.")
+    html = f"""<html><head><title>Trung ương</title></head><body><div id="s4-bodyContainer">
+<div id="toanvancontent">
+<div class="DefaultContentBlock" style="border:medium black solid; background:yellow; color:black; margin:20px;
+ padding:10px;">{placeholder}</div>
+<h1>Quyết định về việc ban hành Quy chế làm việc</h1>
+<p>Ngày ban hành: 27/11/2015</p>
+<p>Điều 1. Ban hành kèm theo Quyết định này Quy chế làm việc của Ủy ban nhân dân tỉnh nhiệm kỳ 2016 - 2021.</p>
+<p>Điều 2. Quyết định này có hiệu lực kể từ ngày ký và thay thế các quy định trước đây trái với Quyết định này.</p>
+</div></div></body></html>"""
+    platform = get_platform("generic")({"body": ["#toanvancontent"]})
+    response = HtmlResponse("https://vbpl.vn/TW/Pages/vbpq-toanvan.aspx?ItemID=12345", body=html.encode(),
+                            encoding="utf-8")
+    item = platform.parse_article(response, portal="vbpl")
+    assert item.field_sources["body"] == "css:#toanvancontent"
+    assert "Điều 1. Ban hành kèm theo Quyết định này" in (item.body_text or "")
+    for field_name, value in ItemAdapter(item).asdict().items():
+        assert "which you should delete" not in json.dumps(value, ensure_ascii=False), field_name

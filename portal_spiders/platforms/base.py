@@ -44,10 +44,12 @@ ALWAYS_REMOVE = (
     "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "form input", "select",
     "button", "link",
 )
-# SharePoint chrome that is hidden by CSS but still present in the HTML (see the mas-portal trap).
+# SharePoint chrome that is hidden by CSS but still present in the HTML (see the mas-portal trap), and the
+# Design Manager placeholder ("This div, which you should delete, ...") left in master pages such as vbpl.vn's.
 CHROME_SELECTORS = (
     "#suiteBar", "#s4-ribbonrow", "#ms-designer-ribbon", "#s4-statusbarcontainer", ".ms-hide",
     "#ctl00_IdWelcome", ".ms-signInLink", "#DeltaSPWebPartManager", "[hidden]", "[aria-hidden=true]",
+    ".DefaultContentBlock",
 )
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 BLOCK_TAGS = frozenset({
