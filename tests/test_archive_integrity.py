@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -149,35 +150,103 @@ def _popen(db: Path, replica_url: str, *args: str) -> subprocess.Popen[str]:
                             env=clean_env())
 
 
-def _kill_after(replica: ReplicaServer, db: Path, requests: int) -> None:
-    """Start a crawl and SIGKILL it once the replica has answered ``requests`` more requests."""
-    mark = len(replica.state.log)
-    proc = _popen(db, replica.url)
-    deadline = time.monotonic() + 60
-    while len(replica.state.log) - mark < requests and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+class Gate:
+    """Holds the replica's answers back: once armed, requests past the first ``after`` wait until released.
+
+    A crawl with a request held in flight cannot finish, so a SIGKILL sent while the gate holds one is sure to
+    interrupt the run, at a point given by a count of requests rather than by a timer.
+    """
+
+    def __init__(self, server: ReplicaServer) -> None:
+        self.site = server.state.site(SLUG)
+        self.serve = self.site.handle
+        self.site.handle = self._handle  # type: ignore[method-assign]  # the server calls site.handle(...)
+        self.lock = threading.Lock()
+        self.opened = threading.Event()
+        self.opened.set()
+        self.budget: int | None = None
+        self.held = 0
+
+    def _handle(self, *args: object) -> object:
+        with self.lock:
+            wait = self.budget is not None and self.budget <= 0
+            if wait:
+                self.held += 1
+            elif self.budget is not None:
+                self.budget -= 1
+        if wait:
+            self.opened.wait(timeout=300)
+        return self.serve(*args)
+
+    def arm(self, after: int) -> None:
+        """Answer ``after`` more requests, then hold every later one."""
+        with self.lock:
+            self.budget, self.held = after, 0
+            self.opened.clear()
+
+    def release(self) -> None:
+        """Answer everything again (held requests go to a killed client: their answers are lost)."""
+        with self.lock:
+            self.budget = None
+        self.opened.set()
+
+
+def _unfinished_runs(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with Archive(db, readonly=True) as archive:
+        return sum(r["finished_at"] is None for r in archive.runs(SLUG))
+
+
+def _kill_at(gate: Gate, replica_url: str, db: Path, requests: int) -> None:
+    """Start a crawl and SIGKILL it while the replica holds its request number ``requests + 1``."""
+    before = _unfinished_runs(db)
+    gate.arm(after=requests)
+    proc = _popen(db, replica_url)
+    try:
+        deadline = time.monotonic() + 300  # generous: the machine is shared
+        while gate.held == 0:
+            assert proc.poll() is None, f"the crawl ended (exit {proc.returncode}) before request {requests + 1}"
+            assert time.monotonic() < deadline, f"request {requests + 1} never came"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=60) == -signal.SIGKILL, "the crawl was not running when it was killed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        gate.release()
+    # the kill interrupted a run: its row is there, never finished
+    assert _unfinished_runs(db) == before + 1
 
 
 def test_sigkill_at_any_moment_then_a_normal_run_leaves_the_archive_complete(large, crawl, tmp_path: Path) -> None:
     reference = tmp_path / "clean.db"
+    mark = len(large.state.log)
     _ok(crawl(SLUG, reference, large.url))
+    total = len(large.state.log) - mark  # requests of a whole first crawl
     expected = _snapshot(reference)
     assert expected["counts"]["articles"] == 60 and expected["counts"]["failures"] == 0
 
-    # kill points: before the first listing, among the listings, mid-articles, near the end; one archive is
-    # killed twice in a row before it gets its normal run
-    for name, kills in (("early", [2]), ("listings", [8]), ("middle", [30, 15]), ("later", [50]), ("late", [70])):
+    # kill points, in requests answered before the kill: before the first listing, among the listings,
+    # mid-articles, near the end, three requests before the end; one archive is killed twice in a row before
+    # it gets its normal run
+    gate = Gate(large)
+    plan = (("early", [2]), ("listings", [8]), ("middle", [30, 15]), ("later", [50]), ("late", [total - 3]))
+    assert total > 60 and all(0 < n < total for _, kills in plan for n in kills), total
+    for name, kills in plan:
         db = tmp_path / f"{name}.db"
         for count in kills:
-            _kill_after(large, db, count)
+            _kill_at(gate, large.url, db, count)
+        with Archive(db, readonly=True) as archive:
+            assert archive.count("articles") < 60, name  # the killed runs left work undone
         _ok(crawl(SLUG, db, large.url))
         assert _last_run(db)["complete"] == 1, name
         assert _snapshot(db) == expected, name
         with Archive(db, readonly=True) as archive:
             killed = [r for r in archive.runs(SLUG) if r["finished_at"] is None]
-            assert all(r["complete"] == 0 for r in killed), name
+            assert len(killed) == len(kills), name
+            assert all(r["complete"] == 0 and r["finish_reason"] is None for r in killed), name
 
 
 def test_killed_incremental_run_does_not_hide_older_new_articles(large, crawl, tmp_path: Path) -> None:
@@ -190,7 +259,7 @@ def test_killed_incremental_run_does_not_hide_older_new_articles(large, crawl, t
     _ok(crawl(SLUG, db, large.url, "-s", "CLOSESPIDER_ITEMCOUNT=3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"))
     assert _last_run(db)["complete"] == 0
     # ... and a SIGKILL in the middle of the next one
-    _kill_after(large, db, 12)
+    _kill_at(Gate(large), large.url, db, 12)
     _ok(crawl(SLUG, db, large.url))
     run = _last_run(db)
     assert run["complete"] == 1

@@ -61,24 +61,25 @@ def test_crawl_all_replica_portals_then_health_flags_the_broken_one(replica, tmp
     replica.state.site(broken).broken = True
     # A full walk (spider argument for every spider) fetches every article page again, so the redesign shows.
     second = govarchive("crawl", *portals, "--replica", replica.url, "--db", str(db), "-a", "full=1", *FAST)
-    assert second.returncode in (0, 1), second.stdout + second.stderr[-3000:]
-    for slug in set(portals) - {broken}:
+    # The redesigned pages lost their title markup, but the <title> fallback reads the same titles: every article
+    # is archived unchanged, so the crawl itself succeeds; the layout change is health's to report (below).
+    assert second.returncode == 0, second.stdout + second.stderr[-3000:]
+    for slug in portals:
         assert f"portal={slug} result=ok reason=finished" in second.stdout
     with Archive(db) as archive:
-        for slug in set(portals) - {broken}:  # the others are archived as before
+        for slug in portals:
             run = archive.runs(slug, limit=1)[0]
             assert run["finish_reason"] == "finished" and json.loads(run["monitor_results"])["passed"]
             assert run["items_unchanged"] == len(replica.state.site(slug).live_articles)
             assert archive.count("articles", "portal = ?", [slug]) == len(replica.state.site(slug).live_articles)
-        assert archive.runs(broken, limit=1)[0]["finish_reason"] == "finished"
 
     report_file = tmp_path / "health.json"
     health = govarchive("health", "--db", str(db), "--json", str(report_file))
     assert health.returncode == 1, health.stdout
     line = next(x for x in health.stdout.splitlines() if x.startswith(broken))
-    # The platform's fallbacks may still find a title (from <title> or og:title): then the article is archived,
-    # but its title no longer comes from the platform's selectors, which is the layout change health reports.
-    assert "PROBLEM" in line and ("no articles" in line or "title taken from css" in line), line
+    # The titles no longer come from the platform's selectors but from <title>: the layout change health reports.
+    assert line.split()[1] == "PROBLEM", line
+    assert line.endswith("title taken from css on 0% of items (median 100%), now from heuristic: layout change?"), line
     for slug in set(portals) - {broken}:
         assert next(x for x in health.stdout.splitlines() if x.startswith(slug + " ")).split()[1] == "ok"
     report = json.loads(report_file.read_text())
