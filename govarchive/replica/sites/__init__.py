@@ -46,6 +46,8 @@ class ReplicaSite:
 
     platform: ClassVar[str] = ""
     per_page: ClassVar[int] = 5
+    # IIS/SharePoint servers treat paths case-insensitively, so the archive keeps such URLs with folded paths.
+    case_insensitive_paths: ClassVar[bool] = False
 
     def __init__(self, portal: PortalConfig, articles: list[ReplicaArticle]) -> None:
         self.portal = portal
@@ -87,6 +89,22 @@ class ReplicaSite:
         """Path (and query) of an article page."""
         raise NotImplementedError
 
+    def archived_url(self, article: ReplicaArticle) -> str:
+        """The article's identity in the archive: https, host without ``www.``, folded path on IIS/SharePoint."""
+        path = self.article_path(article)
+        if self.case_insensitive_paths:
+            path, sep, query = path.partition("?")
+            path = path.lower() + sep + query
+        return f"https://{self.host.removeprefix('www.')}{path}"
+
+    def image_path(self, article: ReplicaArticle) -> str | None:
+        """Path of the photo in the article's body (``None``: the page has none)."""
+        return None
+
+    def category_of(self, article: ReplicaArticle) -> str | None:
+        """The category the article page shows (its breadcrumb); ``None`` when the page names none."""
+        return article.category
+
     def attachment_url(self, path: str) -> str:
         """Real URL of an attachment path as a browser would request it (spaces percent-encoded)."""
         return self.absolute(quote(path))
@@ -95,8 +113,13 @@ class ReplicaSite:
 
     def expected(self, article: ReplicaArticle) -> dict[str, object]:
         """What the archive must hold for ``article`` after a crawl."""
+        image = self.image_path(article)
         return {
+            "url": self.archived_url(article),
             "title": article.title,
+            "category": self.category_of(article),
+            "images": [{"url": self.absolute(image), "caption": " ".join(article.image_caption.split())}]
+            if image else [],
             "published": article.published.isoformat(),
             "author": article.author,
             "tags": article.tags,

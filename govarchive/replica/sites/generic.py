@@ -28,6 +28,9 @@ class GenericSite(ReplicaSite):
     def article_path(self, article: ReplicaArticle) -> str:
         return f"/node/{article.id}"
 
+    def category_of(self, article: ReplicaArticle) -> None:
+        return None  # like tuyentruyen.langson.gov.vn's node pages: no breadcrumb, no section label
+
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
         m = re.fullmatch(r"/node/(\d+)", path)
         if m:

@@ -62,6 +62,9 @@ class LiferaySite(ReplicaSite):
     def article_path(self, article: ReplicaArticle) -> str:
         return f"/web/guest/-/{slugify(article.title)}-{article.id}"
 
+    def image_path(self, article: ReplicaArticle) -> str:
+        return f"/documents/20181/0/anh-{article.id}.jpg/x"
+
     @staticmethod
     def document_path(path: str) -> str:
         """Where Liferay's document library serves a file: ``/documents/<group>/<folder>/<file>/<uuid>``."""
@@ -138,14 +141,17 @@ class LiferaySite(ReplicaSite):
 
     def article_page(self, a: ReplicaArticle) -> str:
         paragraphs = [self.body_paragraphs(a, f'<!-- bản nháp ngày tạo {a.published:%d/%m/%Y} 07:00 -->'
-                                  f'<p style="text-align:center"><img src="/documents/20181/0/anh-{a.id}.jpg/x" alt="" /></p>'
+                                  f'<p style="text-align:center"><img src="{self.image_path(a)}" alt="" /></p>'
                                   f'<p style="text-align:center"><em>{esc(a.image_caption)}</em></p>')]
         docs = "".join(f'<p>Tài liệu: <a href="{esc(self.document_path(att.path))}">{esc(att.name)}</a></p>'
                        for att in a.attachments)
         title = "" if self.broken or a.malformed else f"<h1>{esc(a.title)}</h1>"
         related = "".join(f'<li><a href="{esc(self.article_path(o))}">{esc(o.title)}</a> ({o.published:%d/%m/%Y})</li>'
                           for o in self.articles[:3] if o.id != a.id)
+        # the breadcrumb as on bacgiang.gov.vn: home, then the article's category
         return self.chrome_top(f"{a.title} - Cổng thông tin điện tử tỉnh") + f"""
+<div class="breadcrumbs"><ul class="breadcrumb"><li><a href="/web/guest/trang-chu">Trang chủ</a></li><li><a
+ href="/web/guest/{slugify(a.category)}">{esc(a.category)}</a></li></ul></div>
 <div class="asset-full-content clearfix">
   <div class="title-news">{title}
     <div class="date-news">{a.published:%H:%M | %d/%m/%Y} | Lượt xem: {a.id * 37}</div></div>

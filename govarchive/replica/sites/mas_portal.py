@@ -39,8 +39,13 @@ class MasPortalSite(ReplicaSite):
         groups = len(self.categories()) + (1 if self.portal.sharepoint_lists else 0)
         return [a for i, a in enumerate(self.articles) if i % groups == index]
 
+    case_insensitive_paths = True
+
     def article_path(self, article: ReplicaArticle) -> str:
         return f"{SP_DETAIL}?ItemID={article.id}"
+
+    def image_path(self, article: ReplicaArticle) -> str:
+        return f"/KhoHinhAnh/2026/anh-{article.id}.jpg"
 
     # -- pages ----------------------------------------------------------------------------------------
 
@@ -136,7 +141,7 @@ var g_Workspace = "s4-workspace"; // 22/03/2024 09:00
 """ + self.chrome_bottom()
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = [self.body_paragraphs(a, f"""<div class="img-caption"><img src="/KhoHinhAnh/2026/anh-{a.id}.jpg" alt="">
+        paragraphs = [self.body_paragraphs(a, f"""<div class="img-caption"><img src="{self.image_path(a)}" alt="">
 <p class="caption"><em>{esc(a.image_caption)}</em></p></div>""")]
         title_html = "" if self.broken else f'<h1 class="title-detail">{esc(a.title)}</h1>'
         if a.malformed:

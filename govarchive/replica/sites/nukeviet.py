@@ -55,6 +55,12 @@ class NukeVietSite(ReplicaSite):
         slug = re.sub(r"[^a-z0-9]+", "-", fold(article.title)).strip("-")
         return f"{self.listing_path()}{slug}-{article.id}.html"
 
+    def image_path(self, article: ReplicaArticle) -> str:
+        return f"/uploads/{MODULE}/{article.published:%Y_%m}/anh-{article.id}.jpg"
+
+    def category_of(self, article: ReplicaArticle) -> str:
+        return "Chính sách pháp luật"  # the breadcrumb names the module's one category
+
     # -- serving --------------------------------------------------------------------------------------
 
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
@@ -150,8 +156,8 @@ class NukeVietSite(ReplicaSite):
 
     def article_page(self, a: ReplicaArticle) -> str:
         url = self.absolute(self.article_path(a))
-        paragraphs = [self.body_paragraphs(a, f'<div class="image-center"><img src="/uploads/{MODULE}/{a.published:%Y_%m}/'
-                                              f'anh-{a.id}.jpg" alt="{esc(a.image_caption)}"></div>')]
+        paragraphs = [self.body_paragraphs(a, f'<div class="image-center"><img src="{self.image_path(a)}" '
+                                              f'alt="{esc(a.image_caption)}"></div>')]
         title_html = "" if self.broken or a.malformed else f'<h1 class="title margin-bottom-lg">{esc(a.title)}</h1>'
         tags = ", ".join(f'<a title="{esc(t)}" href="/index.php/{MODULE}/tag/{quote(t)}"><em>{esc(t)}</em></a>'
                          for t in a.tags)

@@ -56,6 +56,11 @@ class TanDanSite(ReplicaSite):
             return [a for i, a in enumerate(self.articles) if i % 2 == index]
         return self.articles[:2]
 
+    case_insensitive_paths = True
+
+    def image_path(self, article: ReplicaArticle) -> str:
+        return f"/portal/Photos/{article.published:%Y-%m-%d}/anh-{article.id}.jpg"
+
     def article_path(self, article: ReplicaArticle) -> str:
         when = article.published
         token = hashlib.sha1(f"{self.portal.slug}:{article.id}".encode()).hexdigest()
@@ -167,8 +172,8 @@ class TanDanSite(ReplicaSite):
         return max(1, -(-len(self.group(index)) // self.per_page))
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = [self.body_paragraphs(a, f'<p style="text-align:center"><img src="/portal/Photos/{a.published:%Y-%m-%d}/'
-                                              f'anh-{a.id}.jpg" alt=""></p><p class="tandan-caption"><em>'
+        paragraphs = [self.body_paragraphs(a, f'<p style="text-align:center"><img src="{self.image_path(a)}" '
+                                              f'alt=""></p><p class="tandan-caption"><em>'
                                               f'{esc(a.image_caption)}</em></p>')]
         # Attachment markup is not seen on real pages: document links inside the body are the assumption.
         for att in a.attachments:

@@ -55,6 +55,12 @@ class UploadPortalSite(ReplicaSite):
         slug = re.sub(r"[^a-z0-9]+", "-", fold(article.title)).strip("-")
         return f"{self.listing_path()}/{slug}-{article.id}.html"
 
+    def image_path(self, article: ReplicaArticle) -> str:
+        return f"/upload/{SITE_ID}/{article.published:%Y%m%d}/anh-{article.id}_9e8f7.jpg"
+
+    def category_of(self, article: ReplicaArticle) -> str:
+        return "Tin trong nước"  # the breadcrumb names the one listing section
+
     # -- serving --------------------------------------------------------------------------------------
 
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
@@ -108,7 +114,7 @@ class UploadPortalSite(ReplicaSite):
 """ + self.chrome_bottom()
 
     def article_page(self, a: ReplicaArticle) -> str:
-        paragraphs = [self.body_paragraphs(a, f'<figure><img src="/upload/{SITE_ID}/{a.published:%Y%m%d}/anh-{a.id}_9e8f7.jpg" '
+        paragraphs = [self.body_paragraphs(a, f'<figure><img src="{self.image_path(a)}" '
                                               f'alt=""><figcaption>{esc(a.image_caption)}</figcaption></figure>')]
         title_html = "" if self.broken or a.malformed else f'<h1 class="article-title">{esc(a.title)}</h1>'
         tags = ", ".join(f'<a href="/tim-kiem?tag={esc(t)}">{esc(t)}</a>' for t in a.tags)
@@ -116,7 +122,7 @@ class UploadPortalSite(ReplicaSite):
         related = "".join(f'<li><a href="{esc(self.article_path(o))}">{esc(o.title)}</a></li>'
                           for o in self.articles[:3] if o.id != a.id)
         return self.chrome_top(a.title, a.lead) + f"""
-<div class="breadcrumb"><a href="/">Trang chủ</a> / <a href="{esc(self.listing_path())}">Tin trong nước</a></div>
+<div class="breadcrumb"><a href="/">Trang chủ</a> / <a href="{esc(self.listing_path())}">{esc(self.category_of(a))}</a></div>
 <div class="article-detail">
   {title_html}
   <div class="article-meta"><span class="article-date">Ngày đăng: {a.published:%d/%m/%Y %H:%M}</span>

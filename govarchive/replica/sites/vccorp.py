@@ -44,6 +44,9 @@ class VCCorpSite(ReplicaSite):
         created = article.published - timedelta(minutes=63, seconds=17)
         return f"/{slugify(article.title)}-102{created:%y%m%d%H%M%S}{article.id % 1000:03d}.htm"
 
+    def image_path(self, article: ReplicaArticle) -> str:
+        return f"/photo/{article.id}.jpg"
+
     @staticmethod
     def lead(article: ReplicaArticle) -> str:
         """The sapo without the generator's source prefix (the page adds its own "(Chinhphu.vn) - ")."""
@@ -141,12 +144,14 @@ class VCCorpSite(ReplicaSite):
                f"""<div class="VCSortableInPreviewMode" type="RelatedNewsBox"><strong>Tin liên quan</strong>
 <a href="{esc(self.article_path(self.articles[0]))}">{esc(self.articles[0].title)}</a></div>""")]
         title = "" if self.broken or a.malformed else f'<h1 class="detail-title" data-role="title">{esc(a.title)}</h1>'
+        # the category link above the title, as on baochinhphu.vn
         return self.chrome_top(a.title, head) + f"""<div class="detail">
+<div class="detail-cate"><a href="/{slugify(a.category)}.htm">{esc(a.category)}</a></div>
 <div class="detail-time"><div data-role="publishdate">{a.published:%d/%m/%Y %H:%M}</div></div>
 {title}
 <h2 class="detail-sapo" data-role="sapo">(Chinhphu.vn) - {esc(self.lead(a))}</h2>
 <div class="detail-content afcbc-body" data-role="content">
-<figure class="VCSortableInPreviewMode" type="Photo"><div><img src="/photo/{a.id}.jpg" alt="" /></div>
+<figure class="VCSortableInPreviewMode" type="Photo"><div><img src="{self.image_path(a)}" alt="" /></div>
 <figcaption class="PhotoCMS_Caption"><p data-placeholder="[nhập chú thích]">{esc(a.image_caption)}</p></figcaption></figure>
 {"".join(paragraphs)}
 <p style="text-align: right;">{esc(a.author)}</p>
