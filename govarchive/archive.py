@@ -140,6 +140,9 @@ TABLES: dict[str, dict[str, Any]] = {
             "coverage": str,  # JSON {field: share of stored items with the field}
             "stats": str,  # JSON of selected Scrapy stats
             "monitor_results": str,  # JSON of the per-run spidermon checks (portal_spiders/monitors.py)
+            # 1: every request went to an offline replica (REPLICA_URL), 0: to the real portals; NULL: recorded
+            # before runs said which (0.1.0 archives), so unknown. An archive never mixes 1 and 0 (start_run).
+            "replica": int,
         },
         "pk": "id",
         "not_null": {"portal", "started_at"},
@@ -259,6 +262,10 @@ def _fts_texts(row: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 class ArchiveError(Exception):
     """The archive file is missing, unreadable or not a govarchive database."""
+
+
+class ReplicaMixError(ArchiveError):
+    """A replica crawl into an archive with real runs, or the other way round (see :meth:`Archive.check_run_origin`)."""
 
 
 class SearchQueryError(ValueError):
@@ -421,12 +428,20 @@ class Archive:
 
     # -- runs ----------------------------------------------------------------------------------------
 
-    def start_run(self, portal: str, *, spider: str | None = None, mode: str = "incremental") -> int:
-        """Insert a ``crawl_runs`` row and commit it at once, so a killed run still leaves a trace."""
+    def start_run(self, portal: str, *, spider: str | None = None, mode: str = "incremental",
+                  replica: bool | None = None) -> int:
+        """Insert a ``crawl_runs`` row and commit it at once, so a killed run still leaves a trace.
+
+        ``replica`` says whether the run's requests go to an offline replica; a run that would mix replica and
+        real runs in one archive raises :class:`ReplicaMixError` before anything is written.
+        """
+        if replica is not None:
+            self.check_run_origin(replica=replica)
         self.commit()
         table = self.db["crawl_runs"]
         table.insert(
-            {"portal": portal, "spider": spider or portal, "started_at": utcnow(), "mode": mode, "complete": 0}
+            {"portal": portal, "spider": spider or portal, "started_at": utcnow(), "mode": mode, "complete": 0,
+             "replica": None if replica is None else int(replica)}
         )
         self.db.commit()
         return int(table.last_pk)
@@ -453,6 +468,40 @@ class Archive:
         row.update({k: int(v) for k, v in counts.items()})
         self.db["crawl_runs"].update(run_id, row)
         self.db.commit()
+
+    def run_origins(self) -> dict[str, int]:
+        """How many runs went to a replica, to the real portals, or were recorded before runs said which."""
+        counts = {"replica": 0, "real": 0, "unknown": 0}
+        if "replica" not in self.db["crawl_runs"].columns_dict:  # a read-only open of a 0.1.0 archive
+            counts["unknown"] = self.count("crawl_runs")
+            return counts
+        for value, n in self.db.execute("select replica, count(*) from crawl_runs group by replica"):
+            counts["unknown" if value is None else "replica" if value else "real"] += n
+        return counts
+
+    def check_run_origin(self, *, replica: bool) -> None:
+        """Refuse to mix replica and real runs in this archive (:class:`ReplicaMixError`, a one-line reason).
+
+        Replica articles carry the real portals' URLs, so in an archive with real runs they would pass for
+        archived articles. A replica run needs an archive whose runs are all replica runs; runs recorded before
+        runs said which (``replica`` NULL) may be real, so they count against it. A real run needs an archive
+        without replica runs; the unknown ones are allowed (a real archive made by 0.1.0 keeps working).
+        """
+        origins = self.run_origins()
+        if replica and (origins["real"] or origins["unknown"]):
+            if origins["real"]:
+                why = f"it holds {origins['real']} run(s) of the real portals"
+            else:
+                why = (f"it holds {origins['unknown']} run(s) recorded before govarchive noted whether a run went to "
+                       f"a replica, so they may be real crawls (if you know they were all demo runs: sqlite-utils "
+                       f"{self.path} \"update crawl_runs set replica = 1 where replica is null\")")
+            raise ReplicaMixError(f"{self.path}: will not write replica articles into this archive: {why}. "
+                                  "Use another archive for the replica (the demo's is data/demo.db).")
+        if not replica and origins["replica"]:
+            raise ReplicaMixError(
+                f"{self.path}: will not crawl the real portals into this archive: it holds {origins['replica']} "
+                "replica run(s), whose articles carry the real portals' URLs and would pass for archived ones. "
+                "Crawl the real portals into another archive (data/archive.db by default).")
 
     def runs(self, portal: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Latest runs first."""

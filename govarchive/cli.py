@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scrape and archive Vietnamese government news portals into SQLite.",
     )
     parser.add_argument("--version", action="version", version=f"govarchive {__version__}")
-    parser.add_argument("--db", default=None, metavar="PATH", help=f"archive database (default: {DEFAULT_DB})")
+    parser.add_argument("--db", default=None, metavar="PATH",
+                        help=f"archive database: this option, else $GOVARCHIVE_DB, else {DEFAULT_DB}; `demo` "
+                             "ignores $GOVARCHIVE_DB and writes data/demo.db unless --db is given")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     import govarchive.commands as commands
 
@@ -59,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "db", None) is None:
-        # A command may declare its own default archive (``demo`` writes data/demo.db).
-        args.db = os.environ.get("GOVARCHIVE_DB") or getattr(args, "default_db", None) or DEFAULT_DB
+        # A command may declare its own default archive, which wins over $GOVARCHIVE_DB: ``demo`` writes
+        # data/demo.db, never the (possibly real) archive the environment names.
+        args.db = getattr(args, "default_db", None) or os.environ.get("GOVARCHIVE_DB") or DEFAULT_DB
     try:
         return int(args.func(args) or 0)
     except ArchiveError as exc:  # a missing or non-archive --db: one clear line, exit 2

@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 
 from govarchive.archive import Archive
 from portal_spiders.items import ArticleItem, PageFailure
+from portal_spiders.routing import replica_target
 
 # Crawlers that run in one process (``govarchive demo``/``crawl``) share one connection per archive file: SQLite
 # allows one writer, and separate connections holding batched transactions would lock each other out. All
@@ -82,7 +83,8 @@ class StorePipeline:
             batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
         )
         self.run_id = self.archive.start_run(spider.name, spider=type(spider).__name__,
-                                             mode=getattr(spider, "crawl_mode", "full"))
+                                             mode=getattr(spider, "crawl_mode", "full"),
+                                             replica=replica_target(self.settings) is not None)
         spider.archive_run_id = self.run_id
 
     def process_item(self, item: Any) -> Any:

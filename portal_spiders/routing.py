@@ -5,10 +5,14 @@ fetched from ``http://127.0.0.1:PORT/Pages/x.aspx`` with the header ``X-Replica-
 the response is handed back under the real URL. Spiders, items and the archive therefore only ever see the
 portal's real URLs. Without ``REPLICA_URL`` the handler is Scrapy's HTTP/1.1 handler, with the per-host TLS
 policy of :mod:`portal_spiders.tls` on its connections.
+
+``REPLICA_URL`` defaults to ``$GOVARCHIVE_REPLICA_URL``, so an exported variable silently sends every crawl to a
+replica: :func:`replica_target` says where the URL came from, and every crawl that uses one says so loudly.
 """
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request
@@ -16,10 +20,28 @@ from scrapy.core.downloader.handlers.base import BaseDownloadHandler
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from portal_spiders.tls import PerHostTLSPolicy
 
 REPLICA_HEADER = "X-Replica-Host"
+REPLICA_ENV = "GOVARCHIVE_REPLICA_URL"
+
+
+def replica_target(settings: BaseSettings) -> tuple[str, str] | None:
+    """``(url, where it was set)`` when requests go to an offline replica, ``None`` for the real portals."""
+    url = settings.get("REPLICA_URL") or ""
+    if not url:
+        return None
+    from_env = (os.environ.get(REPLICA_ENV) == url
+                and (settings.getpriority("REPLICA_URL") or 0) <= SETTINGS_PRIORITIES["project"])
+    return url, f"${REPLICA_ENV}" if from_env else "the REPLICA_URL setting"
+
+
+def replica_warning(url: str, source: str) -> str:
+    """The line every crawl that goes to a replica prints or logs first."""
+    return (f"REPLICA MODE: every request goes to the offline replica at {url} (set by {source}), not to the real "
+            "portals; its articles are stored under the real portals' URLs, in an archive kept for replica runs")
 
 
 class RoutingDownloadHandler(BaseDownloadHandler):

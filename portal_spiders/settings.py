@@ -57,6 +57,8 @@ DOWNLOAD_HANDLERS = {
     "http": "portal_spiders.routing.RoutingDownloadHandler",
     "https": "portal_spiders.routing.RoutingDownloadHandler",
 }
+# Every crawl with a REPLICA_URL logs a REPLICA MODE warning first and is recorded as a replica run
+# (portal_spiders/replica_guard.py); an archive holds replica runs or real runs, never both.
 REPLICA_URL = os.environ.get("GOVARCHIVE_REPLICA_URL", "")
 REPLICA_HOSTS: list[str] = []  # empty: route every host to the replica when REPLICA_URL is set
 
@@ -69,6 +71,7 @@ TLS_POLICIES: dict[str, dict[str, object]] = {}
 SPIDERMON_ENABLED = True
 EXTENSIONS = {
     "portal_spiders.archive_lock.ArchiveLockExtension": 0,  # one crawl at a time per archive (<db>.lock)
+    "portal_spiders.replica_guard.ReplicaGuardExtension": 1,  # replica runs: said loudly, never mixed with real ones
     "spidermon.contrib.scrapy.extensions.Spidermon": 500,
 }
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["portal_spiders.monitors.SpiderCloseMonitorSuite"]

@@ -64,8 +64,10 @@ def run_crawl(slug: str, db: Path, replica_url: str, *args: str, timeout: int = 
                           env=clean_env(**(env or {})), check=False)
 
 
-def open_store_pipeline(db: Path, slug: str = "laichau-dcs") -> Any:
+def open_store_pipeline(db: Path, slug: str = "laichau-dcs", settings: dict[str, Any] | None = None) -> Any:
     """A :class:`pipelines.store.StorePipeline` opened on ``db`` for a portal's spider, outside a crawl.
+
+    ``settings`` are more Scrapy settings for the crawler (``REPLICA_URL`` ...).
 
     Close it like Scrapy would: ``store.close_spider()`` then ``store.spider_closed(store.crawler.spider, reason)``.
     """
@@ -75,7 +77,7 @@ def open_store_pipeline(db: Path, slug: str = "laichau-dcs") -> Any:
     from portal_spiders.spiders.portals import SPIDERS
 
     spidercls = SPIDERS[slug]
-    crawler = get_crawler(spidercls, {"ARCHIVE_DB": str(db)})
+    crawler = get_crawler(spidercls, {"ARCHIVE_DB": str(db), **(settings or {})})
     crawler.spider = spidercls.from_crawler(crawler)
     crawler.stats.open_spider()
     store = StorePipeline.from_crawler(crawler)

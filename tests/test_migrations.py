@@ -73,3 +73,18 @@ def test_failed_migration_rolls_back_and_stays_pending(old_archive: Path, monkey
         assert "half_done" not in check.db.table_names()
         assert check.count() == 96
         assert check.count("articles", "title = 'lost'") == 0
+
+
+def test_release_runs_are_of_unknown_kind_so_no_replica_run_joins_them(old_archive: Path) -> None:
+    """0.1.0 did not record whether a run went to a replica: its runs may be real (see docs/archive.md)."""
+    from govarchive.archive import ReplicaMixError
+
+    with Archive.open_existing(old_archive) as before:  # read-only: the column does not exist yet
+        runs = before.count("crawl_runs")
+        assert runs > 0 and before.run_origins() == {"replica": 0, "real": 0, "unknown": runs}
+    with Archive(old_archive) as upgraded:
+        assert "replica" in upgraded.db["crawl_runs"].columns_dict
+        assert upgraded.run_origins() == {"replica": 0, "real": 0, "unknown": runs}
+        with pytest.raises(ReplicaMixError, match="may be real crawls"):
+            upgraded.check_run_origin(replica=True)
+        upgraded.check_run_origin(replica=False)  # a real archive made by 0.1.0 keeps taking real crawls

@@ -4,8 +4,12 @@ Politeness comes from the project settings (robots.txt, AutoThrottle, at most 2 
 delay with jitter, retries with exponential backoff, an honest User-Agent with a contact) and the registry's
 per-portal ``politeness`` table. One crawl at a time per archive: the command holds ``<db>.lock``.
 
+With ``--replica URL`` (or ``$GOVARCHIVE_REPLICA_URL``) every request goes to an offline replica: the command
+says so first (REPLICA MODE), and refuses an archive whose runs are of the other kind (replica vs real).
+
 Exit codes: 0 all portals healthy; 1 at least one portal failed (finish reason not ``finished``, no article,
-or too many failed pages); 2 bad arguments; 3 the archive is locked by another crawl.
+or too many failed pages); 2 bad arguments, or an archive that would mix replica and real runs; 3 the archive
+is locked by another crawl.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--platform", metavar="P", help="every portal of this platform (with --all: filter)")
     parser.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH",
                         help="archive (default: $GOVARCHIVE_DB or data/archive.db)")
-    parser.add_argument("--replica", metavar="URL", help="route every request to this replica (tests, demo)")
+    parser.add_argument("--replica", metavar="URL",
+                        help="route every request to this offline replica (tests, demo). $GOVARCHIVE_REPLICA_URL "
+                             "does the same for every crawl: such crawls start with a REPLICA MODE warning, and an "
+                             "archive takes replica runs or real runs, never both")
     parser.add_argument("--contact", metavar="URL_OR_EMAIL",
                         help="contact in the User-Agent (default: $GOVARCHIVE_CONTACT or the project's URL)")
     parser.add_argument("-s", "--set", dest="settings", action="append", type=_key_value, default=[],
@@ -215,11 +222,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"govarchive crawl: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     try:
-        with Archive(db) as archive:  # creates the schema; runs newer than this id belong to this crawl
-            last_id = max((r["id"] for r in archive.runs(limit=1)), default=0)
         from govarchive.crawling import project_settings, run_spiders
+        from portal_spiders.routing import replica_target, replica_warning
 
         settings = project_settings(scrapy_overrides(args, interactive=interactive))
+        target = replica_target(settings)
+        if target is not None:
+            print(f"govarchive crawl: {replica_warning(*target)}", file=sys.stderr, flush=True)
+        with Archive(db) as archive:  # creates the schema; runs newer than this id belong to this crawl
+            archive.check_run_origin(replica=target is not None)  # ReplicaMixError: one line, exit 2
+            last_id = max((r["id"] for r in archive.runs(limit=1)), default=0)
         progress = Progress(slugs) if interactive else None
         if progress is not None:
             with progress.live:

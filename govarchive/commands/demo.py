@@ -15,8 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="crawl the offline replica portals into an archive (no network needed)",
         description="Start the replica portals on a free 127.0.0.1 port, crawl every replica portal through "
                     "the normal spiders and pipelines, stop the replica and print a summary. Running it again "
-                    "on the same archive adds nothing.")
-    parser.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help=f"archive (default: {DEMO_DB})")
+                    "on the same archive adds nothing. The replica serves its articles under the real portals' "
+                    "URLs, so the demo writes only to an archive of replica runs: it ignores $GOVARCHIVE_DB and "
+                    "refuses an archive that holds (or may hold) real crawls.")
+    parser.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH",
+                        help=f"archive (default: {DEMO_DB}, whatever $GOVARCHIVE_DB says)")
     parser.add_argument("--portal", action="append", metavar="SLUG", help="only this replica portal (repeatable)")
     parser.add_argument("--log-level", default="WARNING", help="Scrapy log level (default: WARNING)")
     parser.set_defaults(func=run, default_db=DEMO_DB)
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"govarchive demo: {exc}", file=sys.stderr)
         return 3
     try:
+        with Archive(db) as archive:  # before the replica starts: never mix replica and real runs
+            archive.check_run_origin(replica=True)
         with ReplicaServer(state) as replica:
             print(f"replica portals {', '.join(state.portals)} serving at {replica.url}")
             settings = project_settings({
