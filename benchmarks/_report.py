@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
-PERFORMANCE_DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+ROOT = Path(__file__).resolve().parent.parent
+PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that is running, exactly: the interpreter (relative to the checkout when inside it) + argv.
+
+    ``argv`` defaults to ``sys.argv``; pass the script path and the arguments actually parsed when ``main`` is
+    called with its own list.
+    """
+    python = Path(sys.executable)
+    try:
+        shown = str(python.relative_to(ROOT)) if python.is_absolute() else str(python)
+    except ValueError:
+        shown = str(python)
+    return shlex.join([shown, *(sys.argv if argv is None else argv)])
 
 
 def replace_section(section: str, start: str, end: str, doc: Path = PERFORMANCE_DOC) -> None:
