@@ -70,3 +70,25 @@ def test_pytest_process_drops_the_developers_settings(monkeypatch: pytest.Monkey
     import os
 
     assert not (set(LEAKY) | {"HTTPS_PROXY"}) & set(os.environ)
+
+
+def test_ci_runs_lint_and_tests_with_ci_set() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in script.splitlines()]
+    assert "export CI=1" in lines
+    assert lines.index("make lint") < lines.index("make test")
+    assert "missing+=(chromium)" in script and "missing+=(systemd)" in script  # systemd-analyze's package
+
+
+def test_a_missing_tool_skips_locally_but_fails_in_ci(tmp_path: Path) -> None:
+    """The systemd-unit check needs systemd-analyze: a skip on a laptop, a failure where CI is set."""
+    test = "tests/test_operations.py::test_systemd_units_are_valid_and_run_the_real_cli"
+    outcomes = {}
+    for ci in (False, True):
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", test],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+                                # an empty directory as PATH: no systemd-analyze
+                                env=clean_env(PATH=str(tmp_path), **({"CI": "1"} if ci else {})))
+        outcomes[ci] = (result.returncode, result.stdout)
+    assert outcomes[False][0] == 0 and "1 skipped" in outcomes[False][1], outcomes[False][1][-2000:]
+    assert outcomes[True][0] == 1 and "systemd-analyze is required in CI" in outcomes[True][1], outcomes[True][1]
