@@ -56,6 +56,11 @@ TABLES: dict[str, dict[str, Any]] = {
             "fetched_at": str,
             "run_id": int,  # the last run that stored or re-confirmed the article
             "first_run_id": int,  # the run that first archived it (incremental crawls trust complete runs only)
+            # -- archival fidelity (docs/archive.md) --
+            "capture_id": int,  # captures.id: the WARC response record the current content was read from
+            "origin": str,  # how the current version was made: fetch | reextract
+            "removed_at": str,  # set when the portal took the article down (never deleted); null while present
+            "removed_reason": str,  # http-404 | http-410 | redirect-home | redirect-listing | emptied
         },
         "pk": "id",
         "not_null": {"url", "portal", "title", "content_hash", "version", "first_seen_at"},
@@ -79,6 +84,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "fetched_at": str,
             "superseded_at": str,
             "run_id": int,
+            "capture_id": int,  # captures.id this version's content was read from
+            "origin": str,  # fetch | reextract
         },
         "pk": "id",
         "foreign_keys": [("article_id", "articles", "id")],
@@ -98,6 +105,17 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {
             "id": int, "article_id": int, "url": str, "name": str, "position": int,
             "text": str,  # text extracted from the file (PDF, DOC/DOCX, XLS/XLSX), searchable
+            # -- the downloaded file (pipelines/files.py; docs/archive.md) --
+            "kind": str,  # attachment | image
+            "filename": str,  # original file name: Content-Disposition, else the URL's last segment (decoded, NFC)
+            "sha256": str,  # content address: the file is files/<sha256[:2]>/<sha256[2:4]>/<sha256><.ext>
+            "path": str,  # that path, relative to the files store
+            "mime": str,  # sniffed from the bytes (libmagic), not taken from the server
+            "size": int,  # bytes
+            "fetched_at": str,  # when the bytes were downloaded
+            "status": str,  # stored | failed | too-large | blocked
+            "error": str,  # why a download failed
+            "capture_id": int,  # captures.id of the file's response
         },
         "pk": "id",
         "foreign_keys": [("article_id", "articles", "id")],
@@ -119,6 +137,39 @@ TABLES: dict[str, dict[str, Any]] = {
         },
         "pk": "article_id",
         "foreign_keys": [("article_id", "articles", "id")],
+    },
+    "captures": {
+        # One row per WARC response record the archive points to (portal_spiders/warc.py).
+        "columns": {
+            "id": int,
+            "record_id": str,  # WARC-Record-ID, <urn:uuid:...>
+            "file": str,  # the WARC file, relative to the archive's folder when inside it
+            "offset": int,  # byte offset of the record's gzip member
+            "length": int,  # its compressed length
+            "digest": str,  # WARC-Payload-Digest, sha1:BASE32
+            "url": str,  # WARC-Target-URI
+            "status": int,  # HTTP status
+            "date": str,  # WARC-Date (UTC)
+        },
+        "pk": "id",
+        "not_null": {"record_id", "file", "offset"},
+    },
+    "article_removals": {
+        # Every time the portal took an article down (and, when it came back, when that was seen).
+        "columns": {
+            "id": int,
+            "article_id": int,
+            "detected_at": str,
+            "reason": str,  # http-404 | http-410 | redirect-home | redirect-listing | emptied
+            "status": int,  # HTTP status of the answer that showed it
+            "final_url": str,  # where a redirect ended
+            "capture_id": int,  # captures.id of that answer
+            "run_id": int,
+            "restored_at": str,  # when the article was found present again (null while removed)
+        },
+        "pk": "id",
+        "foreign_keys": [("article_id", "articles", "id")],
+        "not_null": {"article_id", "detected_at", "reason"},
     },
     "crawl_runs": {
         "columns": {
@@ -179,6 +230,13 @@ INDEXES: list[tuple[str, list[str], bool]] = [
     ("tags", ["name"], True),
     ("article_tags", ["tag_id"], False),
     ("attachments", ["article_id", "url"], True),
+    ("attachments", ["url"], False),
+    ("attachments", ["sha256"], False),
+    ("captures", ["record_id"], True),
+    ("captures", ["file", "offset"], False),
+    ("article_removals", ["article_id"], False),
+    ("article_removals", ["detected_at"], False),
+    ("article_versions", ["superseded_at"], False),
     ("documents", ["number_key"], False),
     ("crawl_runs", ["portal", "started_at"], False),
     ("failures", ["url"], True),
@@ -510,8 +568,8 @@ class Archive:
 
     def last_complete_run(self, portal: str) -> dict[str, Any] | None:
         """The newest run of ``portal`` that finished normally."""
-        rows = list(self.db["crawl_runs"].rows_where(
-            "portal = ? and complete = 1", [portal], order_by="id desc", limit=1))
+        rows = list(self.db["crawl_runs"].rows_where(  # a recheck walks no listing: it settles nothing
+            "portal = ? and complete = 1 and coalesce(mode, '') != 'recheck'", [portal], order_by="id desc", limit=1))
         return rows[0] if rows else None
 
     def clear_listing_failures(self, portal: str, *, before_run: int) -> int:
@@ -556,8 +614,14 @@ class Archive:
         self._begin_if_needed()
         with self.db.atomic():
             existing = self.get_article(item["url"])
+            capture_id = self._capture_id(item.get("capture"))
             if existing is not None and existing["content_hash"] == content_hash:
-                self.db["articles"].update(existing["id"], {"last_seen_at": now, "run_id": run_id})
+                seen: dict[str, Any] = {"last_seen_at": now, "run_id": run_id}
+                if capture_id is not None:
+                    seen["capture_id"] = capture_id
+                self.db["articles"].update(existing["id"], seen)
+                self._update_files(existing["id"], item)
+                self._restore(existing, now)
                 outcome = "unchanged"
             else:
                 row = {k: item.get(k) for k in (
@@ -572,6 +636,8 @@ class Archive:
                     last_seen_at=now,
                     updated_at=now,
                     run_id=run_id,
+                    capture_id=capture_id,
+                    origin="fetch",
                 )
                 if existing is None:
                     row.update(version=1, first_seen_at=now, first_run_id=run_id,
@@ -583,9 +649,11 @@ class Archive:
                     self._save_version(existing, now, run_id)
                     row.update(version=existing["version"] + 1)
                     self.db["articles"].update(article_id, row)
+                    self._restore(existing, now)
                     outcome = "updated"
                 self._write_tags(article_id, item.get("tags") or [])
-                self._write_attachments(article_id, item.get("attachments") or [])
+                self._write_attachments(article_id, item.get("attachments") or [], item.get("images") or [],
+                                        item.get("files"))
                 self._index_article(article_id, row, previous=existing)
         self._touch()
         return outcome
@@ -599,8 +667,8 @@ class Archive:
 
     def _save_version(self, existing: dict[str, Any], now: str, run_id: int | None) -> None:
         attachments = [
-            {"url": r["url"], "name": r["name"]}
-            for r in self.db["attachments"].rows_where("article_id = ?", [existing["id"]], order_by="position")
+            {"url": r["url"], "name": r["name"], **({"sha256": r["sha256"]} if r.get("sha256") else {})}
+            for r in self.attachments(existing["id"])
         ]
         self.db["article_versions"].insert({
             "article_id": existing["id"],
@@ -611,7 +679,110 @@ class Archive:
             "attachments": _json(attachments),
             "superseded_at": now,
             "run_id": run_id,
+            "capture_id": existing.get("capture_id"),
+            "origin": existing.get("origin") or "fetch",
         })
+
+    # -- archival fidelity: WARC pointers, files, removals (docs/archive.md) ---------------------------------
+
+    def _capture_id(self, pointer: dict[str, Any] | None) -> int | None:
+        """The ``captures`` row of a WARC pointer (portal_spiders/warc.py), inserted on first use."""
+        if not pointer or not pointer.get("record_id") or pointer.get("file") is None:
+            return None
+        self.db.execute(
+            "insert or ignore into captures (record_id, file, offset, length, digest, url, status, date) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [pointer["record_id"], pointer["file"], int(pointer["offset"]), pointer.get("length"),
+             pointer.get("digest"), pointer.get("url"), pointer.get("status"), pointer.get("date")])
+        row = self.db.execute("select id from captures where record_id = ?", [pointer["record_id"]]).fetchone()
+        return int(row[0])
+
+    def capture(self, capture_id: int | None) -> dict[str, Any] | None:
+        """A ``captures`` row by id."""
+        if capture_id is None:
+            return None
+        rows = list(self.db["captures"].rows_where("id = ?", [capture_id], limit=1))
+        return rows[0] if rows else None
+
+    def forget_captures(self, files: list[str], *, from_offset: int) -> int:
+        """Drop pointers into ``files`` at or after ``from_offset`` (bytes a WARC recovery cut); returns how many."""
+        self.commit()
+        marks = ", ".join("?" * len(files))
+        ids = [r[0] for r in self.db.execute(
+            f"select id from captures where file in ({marks}) and offset >= ?", [*files, from_offset])]
+        if not ids:
+            return 0
+        id_marks = ", ".join("?" * len(ids))
+        with self.db.conn:
+            for table in ("articles", "article_versions", "attachments", "article_removals"):
+                self.db.execute(f"update [{table}] set capture_id = null where capture_id in ({id_marks})", ids)
+            self.db.execute(f"delete from captures where id in ({id_marks})", ids)
+        return len(ids)
+
+    _FILE_COLUMNS = ("filename", "sha256", "path", "mime", "size", "fetched_at", "status", "error", "text")
+
+    def _file_values(self, info: dict[str, Any] | None) -> dict[str, Any]:
+        """``attachments`` columns of one downloaded file (an entry of ``ArticleItem.files``)."""
+        info = info or {}
+        values = {k: info.get(k) for k in self._FILE_COLUMNS}
+        values["capture_id"] = self._capture_id(info.get("capture"))
+        return values
+
+    def _update_files(self, article_id: int, item: dict[str, Any]) -> None:
+        """Record files downloaded for an unchanged article (a retried attachment, an expired copy)."""
+        for info in item.get("files") or []:
+            if info.get("url") and info.get("status"):
+                values = self._file_values(info)
+                sets = ", ".join(f"{k} = ?" for k in values)
+                self.db.execute(f"update attachments set {sets} where article_id = ? and url = ?",
+                                [*values.values(), article_id, info["url"]])
+
+    def _restore(self, existing: dict[str, Any] | None, now: str) -> None:
+        """An article marked removed answered with its content again: close the removal."""
+        if existing is None or not existing.get("removed_at"):
+            return
+        self.db["articles"].update(existing["id"], {"removed_at": None, "removed_reason": None})
+        self.db.execute("update article_removals set restored_at = ? where article_id = ? and restored_at is null",
+                        [now, existing["id"]])
+
+    def mark_removed(self, url: str, *, reason: str, status: int | None = None, final_url: str | None = None,
+                     capture: dict[str, Any] | None = None, run_id: int | None = None) -> bool:
+        """Mark an archived article as taken down by its portal (never deleted); False if unknown or already so."""
+        self._begin_if_needed()
+        with self.db.atomic():
+            row = self.get_article(url)
+            if row is None or row.get("removed_at"):
+                return False
+            now = utcnow()
+            self.db["article_removals"].insert({
+                "article_id": row["id"], "detected_at": now, "reason": reason, "status": status,
+                "final_url": final_url, "capture_id": self._capture_id(capture), "run_id": run_id})
+            self.db["articles"].update(row["id"], {"removed_at": now, "removed_reason": reason})
+        self._touch()
+        return True
+
+    def removals(self, article_id: int) -> list[dict[str, Any]]:
+        """Takedowns of an article, oldest first."""
+        return list(self.db["article_removals"].rows_where("article_id = ?", [article_id], order_by="id"))
+
+    def known_file(self, url: str, *, max_age_days: float | None = None) -> dict[str, Any] | None:
+        """The newest stored file downloaded from ``url`` (within ``max_age_days``), or ``None``."""
+        where, params = "url = ? and sha256 is not null", [url]
+        if max_age_days is not None:
+            where += " and fetched_at >= ?"
+            params.append((datetime.now(UTC) - timedelta(days=max_age_days)).isoformat(timespec="seconds"))
+        rows = list(self.db["attachments"].rows_where(
+            where, params, select="filename, sha256, path, mime, size, fetched_at, status, text, capture_id",
+            order_by="fetched_at desc", limit=1))
+        return rows[0] if rows else None
+
+    def file_stats(self) -> dict[str, int]:
+        """Distinct stored files, their bytes, attachment rows that failed, and WARC records pointed to."""
+        files, size = self.db.execute(
+            "select count(*), coalesce(sum(size), 0) from (select sha256, max(size) as size from attachments "
+            "where sha256 is not null group by sha256)").fetchone()
+        failed = self.count("attachments", "status is not null and status != 'stored'")
+        return {"files": int(files), "bytes": int(size), "failed": failed, "captures": self.count("captures")}
 
     def _write_tags(self, article_id: int, tags: Iterable[str]) -> None:
         self.db.execute("delete from article_tags where article_id = ?", [article_id])
@@ -623,25 +794,31 @@ class Archive:
                 [article_id, tag_id, position],
             )
 
-    def _write_attachments(self, article_id: int, attachments: Iterable[dict[str, str]]) -> None:
+    def _write_attachments(self, article_id: int, attachments: Iterable[dict[str, Any]],
+                           images: Iterable[dict[str, Any]] = (), files: Iterable[dict[str, Any]] | None = None
+                           ) -> None:
         self.db.execute("delete from attachments where article_id = ?", [article_id])
+        by_url = {f["url"]: f for f in files or [] if f.get("url")}
         seen: set[str] = set()
-        for position, att in enumerate(attachments):
+        rows = [(att, "attachment", att.get("name")) for att in attachments]
+        rows += [(img, "image", img.get("caption")) for img in images]
+        for position, (att, kind, name) in enumerate(rows):
             if not att.get("url") or att["url"] in seen:
                 continue
             seen.add(att["url"])
-            self.db["attachments"].insert(
-                {"article_id": article_id, "url": att["url"], "name": att.get("name"), "position": position}
-            )
+            self.db["attachments"].insert({"article_id": article_id, "url": att["url"], "name": name or None,
+                                           "position": position, "kind": kind,
+                                           **self._file_values(by_url.get(att["url"]))})
 
     def versions(self, article_id: int) -> list[dict[str, Any]]:
         """Earlier versions of an article, oldest first."""
         return list(self.db["article_versions"].rows_where(
             "article_id = ?", [article_id], order_by="version"))
 
-    def attachments(self, article_id: int) -> list[dict[str, Any]]:
-        """Attachments of an article in page order."""
-        return list(self.db["attachments"].rows_where("article_id = ?", [article_id], order_by="position"))
+    def attachments(self, article_id: int, *, images: bool = False) -> list[dict[str, Any]]:
+        """Attachments of an article in page order (with ``images``: its downloaded images too)."""
+        where = "article_id = ?" + ("" if images else " and coalesce(kind, 'attachment') = 'attachment'")
+        return list(self.db["attachments"].rows_where(where, [article_id], order_by="position"))
 
     # -- failures ------------------------------------------------------------------------------------
 
@@ -1027,7 +1204,8 @@ class Archive:
             ", (select json_group_array(name) from (select t.name from article_tags at join tags t"
             " on t.id = at.tag_id where at.article_id = a.id order by at.position)) as tags"
             ", (select json_group_array(json_object('url', url, 'name', name)) from (select url, name"
-            " from attachments where article_id = a.id order by position)) as attachments")
+            " from attachments where article_id = a.id and coalesce(kind, 'attachment') = 'attachment'"
+            " order by position)) as attachments")
         if expression:
             lo, hi = search_key_bounds((filters or {}).get("since"), (filters or {}).get("until"))
             where, params = [f"[{FTS_FOLDED}] match ?"], [expression]
@@ -1076,3 +1254,13 @@ class Archive:
 # never rename, reorder or remove an entry that has shipped. tests/data/archive-0.1.0.db is an archive made by
 # release 0.1.0 (the demo), which tests/test_migrations.py upgrades in place.
 MIGRATIONS: list[tuple[str, Callable[[Archive], None]]] = []
+
+
+def _archival_fidelity(archive: Archive) -> None:
+    """Issue 11: content from before it came from fetches; attachment rows before it were all attachments."""
+    archive.db.execute("update articles set origin = 'fetch' where origin is null")
+    archive.db.execute("update article_versions set origin = 'fetch' where origin is null")
+    archive.db.execute("update attachments set kind = 'attachment' where kind is null")
+
+
+MIGRATIONS.append(("0002-archival-fidelity", _archival_fidelity))

@@ -17,7 +17,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from govarchive.archive import Archive
-from portal_spiders.items import ArticleItem, PageFailure
+from portal_spiders.items import ArticleItem, ArticleRemoval, PageFailure
+from portal_spiders.removals import judge_removals
 from portal_spiders.routing import replica_target
 
 # Crawlers that run in one process (``govarchive demo``/``crawl``) share one connection per archive file: SQLite
@@ -66,6 +67,7 @@ class StorePipeline:
         self.coverage: Counter[str] = Counter()
         self.stored = 0
         self.store_errors = 0
+        self.removals: list[ArticleRemoval] = []  # judged at the end of the run (outage or takedown?)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -96,6 +98,9 @@ class StorePipeline:
             self.counts["items_failed"] += 1
             self.crawler.stats.inc_value("govarchive/items_failed")
             return item
+        if isinstance(item, ArticleRemoval):
+            self.removals.append(item)
+            return item
         if isinstance(item, ArticleItem):
             data = ItemAdapter(item).asdict()
             try:
@@ -106,6 +111,7 @@ class StorePipeline:
             for url in {item.url, item.source_url, item.final_url}:
                 if url:
                     self.archive.clear_failure(url)
+            self.record_file_outcomes(item)
             self.counts[f"items_{outcome}"] += 1
             self.stored += 1
             for name in COVERAGE_FIELDS:
@@ -117,6 +123,48 @@ class StorePipeline:
             for name, source in (item.field_sources or {}).items():
                 self.crawler.stats.inc_value(f"govarchive/source/{name}/{str(source).split(':', 1)[0]}")
         return item
+
+    def record_file_outcomes(self, item: ArticleItem) -> None:
+        """A failed attachment or image is a ``failures`` row (stage ``attachment``), retried through its article."""
+        assert self.archive is not None
+        for info in item.files or []:
+            url = info["url"]
+            if info.get("status") == "stored":
+                self.archive.clear_failure(url)
+            elif info.get("status"):
+                self.crawler.stats.inc_value("govarchive/files_failed")
+                self.archive.record_failure(
+                    url=url, portal=item.portal, stage="attachment",
+                    reason=f"{info.get('kind', 'file')} {info['status']}: {info.get('error') or ''}".strip(),
+                    status=info.get("http_status"), run_id=self.run_id,
+                    extra={"article_url": item.final_url or item.source_url or item.url, "kind": info.get("kind")})
+
+    def apply_removals(self, stats: dict[str, Any]) -> None:
+        """Mark the run's takedown candidates removed, unless the run saw an outage (then: failures)."""
+        assert self.archive is not None
+        verdict = judge_removals(
+            len(self.removals), archived_fetched=int(stats.get("govarchive/archived_fetched", 0)),
+            listing_pages_with_links=int(stats.get("govarchive/listing_pages_with_links", 0)),
+            max_share=self.settings.getfloat("REMOVAL_MAX_SHARE", 0.5),
+            min_for_share=self.settings.getint("REMOVAL_MIN_FOR_SHARE", 5))
+        for removal in self.removals:
+            if verdict.mark:
+                if self.archive.mark_removed(removal.url, reason=removal.reason, status=removal.status,
+                                             final_url=removal.final_url, capture=removal.capture,
+                                             run_id=self.run_id):
+                    self.crawler.stats.inc_value("govarchive/articles_removed")
+                self.archive.clear_failure(removal.url)
+            else:
+                self.archive.record_failure(url=removal.url, portal=removal.portal, stage="download",
+                                            reason=f"{removal.reason} not believed: {verdict.reason}",
+                                            status=removal.status, run_id=self.run_id,
+                                            extra={"final_url": removal.final_url})
+                self.crawler.stats.inc_value("govarchive/removals_not_believed")
+                self.counts["items_failed"] += 1
+        if self.removals and not verdict.mark:
+            logger.warning("%s: %d takedown(s) not marked: %s", self.crawler.spider.name, len(self.removals),
+                           verdict.reason)
+        self.removals = []
 
     def store_failed(self, item: ArticleItem, exc: Exception) -> None:
         """Log and count an article the archive refused, and record it as a ``store`` failure if possible."""
@@ -141,6 +189,7 @@ class StorePipeline:
         """Close the run row with counts, coverage, finish reason and monitor results, then the archive."""
         if self.archive is None or self.run_id is None:
             return
+        self.apply_removals(self.crawler.stats.get_stats())
         stats = self.crawler.stats.get_stats()
         counts = {k: self.counts.get(k, 0) for k in ("items_new", "items_updated", "items_unchanged",
                                                        "items_failed")}

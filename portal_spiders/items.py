@@ -42,6 +42,12 @@ class ArticleItem:
     # Legal-document pages (văn bản) only: {"number", "doc_type", "issuer", "signer", "issued", "effective",
     # "status", "fields"}; archived in the `documents` table (govarchive/archive.py). None for news articles.
     document: dict[str, Any] | None = None
+    # Pointer to the WARC response record the item was read from (portal_spiders/warc.py): {file, offset, length,
+    # record_id, digest, url, status, date}. A plain dict, so it travels with the item (queues, Redis).
+    capture: dict[str, Any] | None = None
+    # Downloaded attachments and images (pipelines/files.py), one per URL: {url, kind, status, error, filename,
+    # sha256, path, mime, size, fetched_at, text, capture}; the store writes them to the `attachments` table.
+    files: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +61,22 @@ class PageFailure:
     status: int | None = None  # HTTP status when there was one
     failed_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ArticleRemoval:
+    """An archived article its portal took down: 404/410, a redirect to the home or a listing page, or emptied.
+
+    The store pipeline marks it ``removed_at`` at the end of the run, unless the run saw the whole portal failing
+    (an outage is not a takedown; see docs/archive.md).
+    """
+
+    url: str  # canonical URL of the archived article
+    portal: str
+    reason: str  # http-404 | http-410 | redirect-home | redirect-listing | emptied
+    status: int | None = None
+    final_url: str | None = None  # where a redirect ended
+    capture: dict[str, Any] | None = None  # WARC pointer of the answer
 
 
 ARTICLE_FIELDS: tuple[str, ...] = tuple(ArticleItem.__dataclass_fields__)

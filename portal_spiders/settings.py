@@ -41,6 +41,10 @@ RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "portal_spiders.politeness.BackoffRetryMiddleware": 550,
+    # no fetch of loopback/private/link-local/metadata addresses, every redirect hop included (outside the replica)
+    "portal_spiders.addressguard.AddressGuardMiddleware": 60,
+    # WARC capture next to the downloader: the bytes as received, before decompression, redirects and retries
+    "portal_spiders.warc.WarcCaptureMiddleware": 950,
 }
 # Scrapy's 1 GiB default let a gzip bomb through; legal full texts reach ~1 MB, article pages ~340 KB.
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
@@ -91,5 +95,27 @@ ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.files.ArchiveFilesPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
+
+# Archival fidelity (docs/archive.md). WARC/1.1 captures of every response, rotated by size, in WARC_DIR (default:
+# warc/ beside ARCHIVE_DB); `govarchive crawl --warc-dir DIR` / `--no-warc`.
+WARC_ENABLED = True
+WARC_DIR = ""
+WARC_MAX_SIZE = 1024**3
+# Attachments and images as files (pipelines/files.py): content-addressed by SHA-256 in FILES_STORE (default: files/
+# beside ARCHIVE_DB), reused for FILES_EXPIRES days, capped per sniffed type (bytes; keys: MIME type, "image/*",
+# "*"; unset keys keep the defaults: PDF 100 MiB, ZIP/RAR/7z 200 MiB, images 20 MiB, anything else 50 MiB).
+ATTACHMENTS_DOWNLOAD = True
+IMAGES_DOWNLOAD = True
+ATTACHMENT_TEXT = True  # text of PDF/DOCX/XLSX/DOC into attachments.text
+FILES_STORE = ""
+FILES_EXPIRES = 90
+FILES_MAX_SIZES: dict[str, int] = {}
+MEDIA_ALLOW_REDIRECTS = True  # every hop goes through the address guard
+ADDRESS_GUARD_ENABLED = True
+# Takedowns (portal_spiders/removals.py): a run where at least REMOVAL_MIN_FOR_SHARE archived articles, more than
+# REMOVAL_MAX_SHARE of those it fetched, look removed at once marks none of them (an outage, not a takedown).
+REMOVAL_MAX_SHARE = 0.5
+REMOVAL_MIN_FOR_SHARE = 5

@@ -357,6 +357,8 @@ settings = project_settings({
     "EXTENSIONS": {"portal_spiders.archive_lock.ArchiveLockExtension": None,
                    "spidermon.contrib.scrapy.extensions.Spidermon": None},
     "SPIDERMON_ENABLED": False, "LOG_LEVEL": "INFO", "DOWNLOAD_TIMEOUT": 20,
+    # loopback TLS servers stand in for real hosts here: no address guard, and no WARC files in the checkout
+    "ADDRESS_GUARD_ENABLED": False, "WARC_ENABLED": False,
 })
 process = CrawlerProcess(settings)
 process.crawl(Probe)

@@ -101,6 +101,10 @@ def generate_articles(slug: str, count: int = 12, *, start_id: int = 100,
                 Attachment(name=f"Quyết định số {100 + i}/QĐ-UBND", path=f"/VanBan/QD {100 + i} UBND.pdf"))
         if i % 4 == 1:
             attachments.append(Attachment(name="Kế hoạch triển khai.docx", path=f"/VanBan/Ke hoach {i}.docx"))
+        if i % 5 == 2:
+            attachments.append(Attachment(name="Phụ lục số liệu", path=f"/VanBan/PL{100 + i}.xlsx"))
+        if i % 6 == 4:
+            attachments.append(Attachment(name="Công văn số 215/UBND-VX", path=f"/VanBan/CV 215 UBND {i}.doc"))
         articles.append(ReplicaArticle(
             id=start_id + count - i,
             title=title,

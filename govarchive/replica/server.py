@@ -73,6 +73,10 @@ class ReplicaState:
         key = f"{(parts.hostname or '').removeprefix('www.')}{parts.path}" + (f"?{parts.query}" if parts.query else "")
         self.faults[key] = Fault(status, times)
 
+    def set_outage(self, host: str, status: int = 503) -> None:
+        """Answer every request to ``host`` with ``status`` (a whole-site outage) until :meth:`clear_faults`."""
+        self.faults[host.removeprefix("www.")] = Fault(status)
+
     def clear_faults(self) -> None:
         """Heal every injected fault."""
         self.faults.clear()
@@ -112,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         key_full = f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else "")
         reply = None
         with state.lock:
-            fault = state.faults.get(key_full) or state.faults.get(f"{host}{parts.path}")
+            fault = state.faults.get(key_full) or state.faults.get(f"{host}{parts.path}") or state.faults.get(host)
             if fault is not None:
                 reply = Reply(fault.status, b"<html><body><h1>Server Error</h1></body></html>")
                 if fault.times is not None:

@@ -8,6 +8,7 @@ that goes wrong becomes a :class:`PageFailure` item, so the store records it ins
 
 from __future__ import annotations
 
+import json
 import traceback
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -21,10 +22,11 @@ from govarchive.archive import Archive
 from pipelines.store import acquire_archive, release_archive
 from portal_spiders.discovery import parse_feed, parse_sharepoint_list, parse_sitemap
 from portal_spiders.incremental import ListingWalk
-from portal_spiders.items import PageFailure
+from portal_spiders.items import ArticleRemoval, PageFailure
 from portal_spiders.platforms import ExtractionError, ListingEntry, get_platform
 from portal_spiders.platforms.base import Platform
 from portal_spiders.registry import PortalConfig
+from portal_spiders.removals import recheck_targets, removal_for_error, removal_for_response
 from portal_spiders.urls import canonical_url
 
 
@@ -35,13 +37,16 @@ class PortalSpider(scrapy.Spider):
     registry); ``full=1`` (backfill: read every listing page, fetch every article again); ``since=YYYY-MM-DD``
     (read listings back to that date); ``refresh_days=N`` (fetch archived articles of the last N days again, to
     catch edits). Without ``full``/``since`` the crawl is incremental (:mod:`portal_spiders.incremental`; setting
-    ``INCREMENTAL_STOP_AFTER``). Every run first retries the portal's recorded failures.
+    ``INCREMENTAL_STOP_AFTER``). Every run first retries the portal's recorded failures. ``recheck=1`` (with
+    ``recheck_days=N``) fetches the archived articles again instead of walking listings, to find edits and
+    takedowns (:mod:`portal_spiders.removals`).
     """
 
     portal: ClassVar[PortalConfig]
 
     def __init__(self, *args: Any, max_pages: str | int | None = None, full: str | bool | None = None,
-                 since: str | None = None, refresh_days: str | int | None = None, **kwargs: Any) -> None:
+                 since: str | None = None, refresh_days: str | int | None = None, recheck: str | bool | None = None,
+                 recheck_days: str | int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.platform: Platform = get_platform(self.portal.platform)(self.portal.selectors)
         self.max_pages = int(max_pages) if max_pages else self.portal.max_pages
@@ -51,6 +56,9 @@ class PortalSpider(scrapy.Spider):
         self.refresh_days = int(refresh_days) if refresh_days else None
         full_walk = str(full).lower() in {"1", "true", "yes"} if full is not None else False
         self.crawl_mode = "full" if full_walk else "since" if self.since else "incremental"
+        if recheck is not None and str(recheck).lower() in {"1", "true", "yes"}:
+            self.crawl_mode = "recheck"
+        self.recheck_days = int(recheck_days) if recheck_days else None
         self.walk: ListingWalk | None = None
         self.archive: Archive | None = None
 
@@ -71,6 +79,10 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         """Recorded failures first, then the listing pages, feeds, sitemaps and SharePoint lists of the portal."""
         self.open_walk()
+        if self.crawl_mode == "recheck":
+            for request in self.recheck_requests():
+                yield request
+            return
         for request in self.failure_retry_requests():
             yield request
         for request in self.start_listing_requests():
@@ -83,6 +95,8 @@ class PortalSpider(scrapy.Spider):
             batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
             batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
         )
+        if self.crawl_mode == "recheck":
+            return
         last = self.archive.last_complete_run(self.portal.slug)
         self.walk = ListingWalk(
             self.crawl_mode, lookup=self.archive.article_state, last_complete_run=last["id"] if last else None,
@@ -100,6 +114,10 @@ class PortalSpider(scrapy.Spider):
         for failure in self.archive.failures(self.portal.slug):
             if failure["stage"] == "listing":
                 continue
+            if failure["stage"] == "attachment":  # fetched again through its article (pipelines/files.py)
+                failure = {**failure, "url": json.loads(failure["extra"] or "{}").get("article_url") or ""}
+                if not failure["url"]:
+                    continue
             key = canonical_url(failure["url"], case_insensitive_path=self.platform.case_insensitive_paths)
             if key in self.seen_articles:
                 continue
@@ -147,6 +165,10 @@ class PortalSpider(scrapy.Spider):
             yield self.listing_failure(response.url, f"listing: {exc!r}", status=response.status)
             return
         self.crawler.stats.inc_value("govarchive/listing_pages")
+        if listing.entries:  # the portal is up: takedowns seen in this run can be believed
+            self.crawler.stats.inc_value("govarchive/listing_pages_with_links")
+        if response.meta.get("recheck_probe"):
+            return
         if not listing.entries:
             self.crawler.stats.inc_value("govarchive/empty_listing_pages")
             # An empty first page means broken selectors; an empty later page is how some pagers end.
@@ -220,10 +242,27 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("govarchive/listings_stopped_at_known")
         return False
 
-    def article_request(self, entry: ListingEntry, *, listing_url: str | None = None) -> scrapy.Request:
-        """The request for one article page."""
+    def article_request(self, entry: ListingEntry, *, listing_url: str | None = None,
+                        archived_url: str | None = None) -> scrapy.Request:
+        """The request for one article page (``archived``: the archive holds it, so its answer may be a takedown)."""
+        key = archived_url or canonical_url(entry.url, case_insensitive_path=self.platform.case_insensitive_paths)
+        archived = self.archive is not None and self.archive.is_known(key)
+        if archived:
+            self.crawler.stats.inc_value("govarchive/archived_fetched")
         return scrapy.Request(entry.url, callback=self.parse_article, errback=self.on_error,
-                              meta={"listing_url": listing_url, "listing_date": entry.published})
+                              meta={"listing_url": listing_url, "listing_date": entry.published,
+                                    "archived": archived, "archived_url": key})
+
+    def recheck_requests(self) -> Iterator[scrapy.Request]:
+        """A recheck: probes of the listing pages (is the portal up?), then every archived article in range."""
+        assert self.archive is not None
+        for url in self.portal.start_urls:
+            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
+                                 meta={"listing": True, "category": url, "page": 1, "recheck_probe": True})
+        for url, key in recheck_targets(self.archive, self.portal.slug, self.recheck_days):
+            if key not in self.seen_articles:
+                self.seen_articles.add(key)
+                yield self.article_request(ListingEntry(url=url), archived_url=key)
 
     # -- articles ------------------------------------------------------------------------------------------
 
@@ -232,13 +271,19 @@ class PortalSpider(scrapy.Spider):
         try:
             item = self.platform.parse_article(response, portal=self.portal.slug)  # type: ignore[arg-type]
         except ExtractionError as exc:
-            yield self.failure(response.url, "parse", str(exc), status=response.status)
+            yield removal_for_response(self, response, None) or self.failure(response.url, "parse", str(exc),
+                                                                            status=response.status)
             return
         except Exception as exc:
             self.logger.exception("parser crashed on %s", response.url)
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             yield self.failure(response.url, "parse", f"parser error: {tb}", status=response.status)
             return
+        removal: ArticleRemoval | None = removal_for_response(self, response, item)
+        if removal is not None:
+            yield removal
+            return
+        item.capture = response.meta.get("warc")
         self.crawler.stats.inc_value("govarchive/articles_parsed")
         yield item
 
@@ -252,6 +297,10 @@ class PortalSpider(scrapy.Spider):
         reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         if request.meta.get("listing"):
             yield self.listing_failure(request.url, reason, status=status)
+            return
+        removal = removal_for_error(self, request, status, response)
+        if removal is not None:
+            yield removal
             return
         self.crawler.stats.inc_value("govarchive/failures/download")
         yield self.failure(request.url, "download", reason, status=status)

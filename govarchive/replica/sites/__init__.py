@@ -13,14 +13,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from typing import ClassVar
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
-from govarchive.replica.content import ReplicaArticle
+from govarchive.replica.content import Attachment, ReplicaArticle
 from portal_spiders.registry import PortalConfig
 
-# A one-page PDF, so attachment links resolve to real files.
-PDF_BYTES = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
-             b"endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 PNG_BYTES = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -54,6 +51,7 @@ class ReplicaSite:
         self.articles = sorted((self.localize(a) for a in articles), key=lambda a: a.published, reverse=True)
         self.broken = False  # when True, article pages lose their title markup (a "redesign")
         self.host = portal.hosts[0]
+        self.taken_down: dict[int, tuple[int, str | None]] = {}  # article id -> (status, Location) replacing it
 
     # -- mutation (tests) ------------------------------------------------------------------------------
 
@@ -74,6 +72,22 @@ class ReplicaSite:
                 self.articles[i] = art.edited(**changes)
                 return self.articles[i]
         raise KeyError(article_id)
+
+    def remove_article(self, article_id: int, status: int = 404) -> None:
+        """Take an article down: its page answers ``status`` (404 or 410) from now on."""
+        self.taken_down[article_id] = (status, None)
+
+    def redirect_article(self, article_id: int, to: str = "/", status: int = 302) -> None:
+        """Take an article down by redirecting its page (to the home page by default, or a listing path)."""
+        self.taken_down[article_id] = (status, self.absolute(to))
+
+    def empty_article(self, article_id: int) -> ReplicaArticle:
+        """Empty an article: its page still answers 200, with neither title nor text."""
+        return self.edit_article(article_id, malformed=True, lead="", paragraphs=[], attachments=[])
+
+    def restore_article(self, article_id: int) -> None:
+        """Undo :meth:`remove_article` / :meth:`redirect_article`."""
+        self.taken_down.pop(article_id, None)
 
     def find(self, article_id: int) -> ReplicaArticle | None:
         """An article by id."""
@@ -142,11 +156,36 @@ class ReplicaSite:
         for art in self.articles:
             for att in art.attachments:
                 if path == att.path:
-                    ctype = "application/pdf" if path.endswith(".pdf") else "application/octet-stream"
-                    return Reply(200, PDF_BYTES, ctype)
+                    return self.attachment_reply(att, art)
         if path.endswith((".png", ".jpg")):
             return Reply(200, PNG_BYTES, "image/png")
-        return self.route(method, path, query, form)
+        gone = self.taken_down_reply(path, query)
+        return gone or self.route(method, path, query, form)
+
+    def attachment_reply(self, att: Attachment, article: ReplicaArticle, *, disposition: bool = False) -> Reply:
+        """An attachment's real bytes; spreadsheets (and ``disposition``) name the file in Content-Disposition."""
+        from govarchive.replica.attachments import attachment_file
+
+        body, ctype = attachment_file(att, article)
+        headers = {}
+        if disposition or att.path.endswith(".xlsx"):
+            ext = att.path.rsplit(".", 1)[-1]
+            filename = f"{att.name}.{ext}" if not att.name.endswith(f".{ext}") else att.name
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        return Reply(200, body, ctype, headers)
+
+    def taken_down_reply(self, path: str, query: dict[str, list[str]]) -> Reply | None:
+        """The answer replacing a taken-down article's page, if ``path``/``query`` is one."""
+        for article_id, (status, location) in self.taken_down.items():
+            art = self.find(article_id)
+            if art is None:
+                continue
+            parts = urlsplit(self.article_path(art))
+            if parts.path.lower() == path.lower() and parse_qs(parts.query) == query:
+                if location:
+                    return Reply(status, b"", "text/html; charset=utf-8", {"Location": location})
+                return Reply(status, b"<html><body><h1>404 - Not Found</h1></body></html>")
+        return None
 
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
         """Platform-specific pages."""

@@ -22,7 +22,7 @@ from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from govarchive.replica.content import ReplicaArticle
-from govarchive.replica.sites import PDF_BYTES, ReplicaSite, Reply, esc
+from govarchive.replica.sites import ReplicaSite, Reply, esc
 
 PORTLET = "com_liferay_asset_publisher_web_portlet_AssetPublisherPortlet"
 
@@ -81,8 +81,12 @@ class LiferaySite(ReplicaSite):
     # -- pages ----------------------------------------------------------------------------------------
 
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
-        if path.startswith("/documents/"):
-            return Reply(200, PDF_BYTES, "application/pdf")
+        if path.startswith("/documents/"):  # the document library names the file in Content-Disposition
+            for art in self.articles:
+                for att in art.attachments:
+                    if self.document_path(att.path) == path:
+                        return self.attachment_reply(att, art, disposition=True)
+            return None
         m = re.fullmatch(r"/web/guest/-/[a-z0-9-]+-(\d+)", path)
         if m:
             art = self.find(int(m.group(1)))

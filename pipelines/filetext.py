@@ -1,0 +1,149 @@
+"""Text of attachment files: PDF (pypdf), DOCX (python-docx), XLSX (openpyxl), legacy .doc (antiword, else catdoc).
+
+The text goes through the project's text hygiene (:func:`portal_spiders.text.clean_multiline`): NFC, mojibake, and
+the TCVN3/VNI legacy encodings that old Word files of these portals are typed in (``Céng hoµ x· héi`` comes back as
+``Cộng hoà xã hội``). Files are read in memory with limits, so a hostile file costs bounded time: at most
+:data:`MAX_PAGES` PDF pages, :data:`MAX_CELLS` spreadsheet cells and :data:`MAX_CHARS` characters of text; legacy
+``.doc`` goes through a Debian tool in a subprocess with a timeout.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable
+
+from portal_spiders.text import clean_multiline
+
+MAX_PAGES = 2000
+MAX_CELLS = 500_000
+MAX_CHARS = 2_000_000
+TOOL_TIMEOUT = 60  # seconds for antiword/catdoc
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LEGACY_DOC = ("application/msword", "application/x-ole-storage", "application/CDFV2")
+
+
+class TextExtractionError(Exception):
+    """The file could not be read as the type it claims (damaged, encrypted, or a tool is missing)."""
+
+
+def _pdf(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        try:
+            reader.decrypt("")  # many portal PDFs are "encrypted" with an empty user password
+        except Exception as exc:
+            raise TextExtractionError(f"encrypted PDF: {exc}") from exc
+    parts: list[str] = []
+    size = 0
+    for number, page in enumerate(reader.pages):
+        if number >= MAX_PAGES or size >= MAX_CHARS:
+            break
+        text = page.extract_text() or ""
+        parts.append(text)
+        size += len(text)
+    return "\n\n".join(parts)
+
+
+def _docx(data: bytes) -> str:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append("\t".join(cell.text for cell in row.cells))
+    return "\n".join(parts)
+
+
+def _xlsx(data: bytes) -> str:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    parts: list[str] = []
+    cells = 0
+    try:
+        for sheet in book.worksheets:
+            parts.append(f"# {sheet.title}")
+            for row in sheet.iter_rows(values_only=True):
+                values = ["" if v is None else str(v) for v in row]
+                cells += len(values)
+                if any(values):
+                    parts.append("\t".join(values).rstrip("\t"))
+                if cells >= MAX_CELLS:
+                    return "\n".join(parts)
+    finally:
+        book.close()
+    return "\n".join(parts)
+
+
+def _legacy_doc(data: bytes) -> str:
+    """antiword (knows Word 97-2003 layout), else catdoc; both print cp1252 bytes as UTF-8, hygiene does TCVN3."""
+    tools = [[tool, *args] for tool, args in (("antiword", ["-m", "UTF-8.txt", "-w", "0"]), ("catdoc", ["-d", "utf-8"]))
+             if shutil.which(tool)]
+    if not tools:
+        raise TextExtractionError("neither antiword nor catdoc is installed (Debian packages; see `make setup`)")
+    errors = []
+    with tempfile.NamedTemporaryFile(suffix=".doc") as fh:
+        fh.write(data)
+        fh.flush()
+        for cmd in tools:
+            try:
+                done = subprocess.run([*cmd, fh.name], capture_output=True, timeout=TOOL_TIMEOUT, check=False)
+            except subprocess.TimeoutExpired:
+                errors.append(f"{cmd[0]}: timed out")
+                continue
+            text = done.stdout.decode("utf-8", "replace")
+            if done.returncode == 0 and text.strip():
+                return text
+            errors.append(f"{cmd[0]}: {done.stderr.decode('utf-8', 'replace').strip()[:200] or 'no text'}")
+    raise TextExtractionError("; ".join(errors))
+
+
+READERS: dict[str, Callable[[bytes], str]] = {
+    "application/pdf": _pdf,
+    DOCX: _docx,
+    XLSX: _xlsx,
+    **dict.fromkeys(LEGACY_DOC, _legacy_doc),
+}
+
+
+def can_extract(mime: str | None) -> bool:
+    """Whether :func:`extract_text` reads files of this (sniffed) type."""
+    return (mime or "") in READERS or (mime or "") == "application/zip"
+
+
+def extract_text(data: bytes, mime: str | None) -> str | None:
+    """Clean text of a file of type ``mime``; ``None`` for types without text. Raises TextExtractionError."""
+    mime = mime or ""
+    if mime == "application/zip":  # libmagic names some OOXML files plain zip: look inside
+        mime = _ooxml_kind(data) or mime
+    reader = READERS.get(mime)
+    if reader is None:
+        return None
+    try:
+        raw = reader(data)
+    except TextExtractionError:
+        raise
+    except Exception as exc:
+        raise TextExtractionError(f"{type(exc).__name__}: {exc}") from exc
+    return clean_multiline(raw[:MAX_CHARS]) or ""
+
+
+def _ooxml_kind(data: bytes) -> str | None:
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except zipfile.BadZipFile:
+        return None
+    if "word/document.xml" in names:
+        return DOCX
+    if "xl/workbook.xml" in names:
+        return XLSX
+    return None
