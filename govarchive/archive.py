@@ -335,6 +335,13 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def capture_pointer(capture: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A ``captures`` row back as a WARC pointer dict."""
+    if not capture:
+        return None
+    return {k: capture.get(k) for k in ("record_id", "file", "offset", "length", "digest", "url", "status", "date")}
+
+
 def _json(value: Any) -> str | None:
     if value is None:
         return None
@@ -783,6 +790,137 @@ class Archive:
             "where sha256 is not null group by sha256)").fetchone()
         failed = self.count("attachments", "status is not null and status != 'stored'")
         return {"files": int(files), "bytes": int(size), "failed": failed, "captures": self.count("captures")}
+
+    # -- re-extraction (govarchive reextract) ------------------------------------------------------------------
+
+    def reextract_targets(self, *, portals: Iterable[str] = (), since: str | None = None,
+                          platform: str | None = None) -> tuple[int, Iterator[dict[str, Any]]]:
+        """``(count, rows)`` of archived articles with a WARC capture, in WARC file/offset order (sequential reads).
+
+        Filters: ``portals``, ``since`` (published on or after, YYYY-MM-DD), ``platform``. Each row carries the
+        article's id, url, portal, platform and its capture's ``file``, ``offset``, ``date``.
+        """
+        where, params = ["a.capture_id is not null"], []
+        portals = list(portals)
+        if portals:
+            where.append(f"a.portal in ({', '.join('?' * len(portals))})")
+            params.extend(portals)
+        if since:
+            where.append("a.published >= ?")
+            params.append(since)
+        if platform:
+            where.append("a.platform = ?")
+            params.append(platform)
+        sql_where = " and ".join(where)
+        total = int(self.db.execute(f"select count(*) from articles a where {sql_where}", params).fetchone()[0])
+        cursor = self.db.conn.cursor()  # its own cursor: the caller writes through self.db meanwhile
+        cursor.execute(
+            "select a.id, a.url, a.portal, a.platform, c.file, c.offset, c.date from articles a "
+            f"join captures c on c.id = a.capture_id where {sql_where} order by c.file, c.offset", params)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            names = [d[0] for d in cursor.description]
+            while batch := cursor.fetchmany(500):
+                for values in batch:
+                    yield dict(zip(names, values, strict=True))
+
+        return total, rows()
+
+    REEXTRACT_FIELDS = ("title", "summary", "body_text", "author", "category", "published", "published_raw",
+                        "published_precision")
+
+    def reextract_differs(self, article: dict[str, Any], item: dict[str, Any]) -> list[str]:
+        """Fields whose re-extracted value differs from the archived one (text fields, tags, attachments, images)."""
+        changed = [k for k in self.REEXTRACT_FIELDS if (article.get(k) or None) != (item.get(k) or None)]
+        if self.article_tags(article["id"]) != list(dict.fromkeys(t for t in item.get("tags") or [] if t)):
+            changed.append("tags")
+        rows = self.attachments(article["id"], images=True)
+        have = [(r["kind"] or "attachment", r["url"], r["name"] or None) for r in rows]
+        want = [("attachment", a["url"], a.get("name") or None) for a in item.get("attachments") or []]
+        want += [("image", i["url"], i.get("caption") or None) for i in item.get("images") or []]
+        seen: set[str] = set()
+        want = [w for w in want if w[1] and not (w[1] in seen or seen.add(w[1]))]  # type: ignore[func-returns-value]
+        if have != want:
+            changed.append("attachments")
+        return changed
+
+    def store_reextracted(self, article: dict[str, Any], item: dict[str, Any], *, content_hash: str) -> None:
+        """A new version of ``article`` from re-extraction of its archived capture (origin ``reextract``).
+
+        The capture, fetch time and downloaded files stay; the previous content goes to ``article_versions``.
+        """
+        now = utcnow()
+        self._begin_if_needed()
+        with self.db.atomic():
+            existing = self.get_article(article["url"])
+            if existing is None:
+                return
+            files = [{"url": r["url"], **{k: r[k] for k in self._FILE_COLUMNS},
+                      "capture": capture_pointer(self.capture(r["capture_id"]))}
+                     for r in self.attachments(existing["id"], images=True)]
+            self._save_version(existing, now, existing.get("run_id"))
+            row = {k: item.get(k) for k in (*self.REEXTRACT_FIELDS, "body_html")}
+            row.update(tags=_json(item.get("tags") or []), images=_json(item.get("images") or []),
+                       field_sources=_json(item.get("field_sources") or {}), content_hash=content_hash,
+                       version=existing["version"] + 1, updated_at=now, origin="reextract")
+            self.db["articles"].update(existing["id"], row)
+            self._write_tags(existing["id"], item.get("tags") or [])
+            self._write_attachments(existing["id"], item.get("attachments") or [], item.get("images") or [], files)
+            self._index_article(existing["id"], {**existing, **row}, previous=existing)
+        self._touch()
+
+    # -- edits and removals (govarchive changes) --------------------------------------------------------------
+
+    def changes(self, *, since: str | None = None, portals: Iterable[str] = (), kinds: Iterable[str] = (),
+                limit: int | None = None) -> list[dict[str, Any]]:
+        """Edits, re-extractions and takedowns, newest first: ``{kind, at, article_id, portal, url, title, ...}``.
+
+        ``edited``: a fetch found new content (version ``from_version`` -> ``to_version``); ``reextracted``: today's
+        parsers read an archived capture differently; ``removed``: the portal took the article down (``reason``,
+        ``restored_at`` when it came back).
+        """
+        kinds = set(kinds) or {"edited", "removed", "reextracted"}
+        portals = list(portals)
+        portal_sql = f" and a.portal in ({', '.join('?' * len(portals))})" if portals else ""
+        out: list[dict[str, Any]] = []
+        if kinds & {"edited", "reextracted"}:
+            # archives opened read-only before their upgrade have no origin columns: everything was fetched
+            origin = ("coalesce((select w.origin from article_versions w where w.article_id = v.article_id and "
+                      "w.version = v.version + 1), a.origin)" if "origin" in self.db["articles"].columns_dict
+                      else "'fetch'")
+            sql = ("select 'version' as kind, v.superseded_at as at, a.id as article_id, a.portal, a.url, a.title, "
+                   f"v.version as from_version, v.version + 1 as to_version, {origin} "
+                   "as origin from article_versions v join articles a on a.id = v.article_id where 1"
+                   + (" and v.superseded_at >= ?" if since else "") + portal_sql)
+            cur = self.db.execute(sql, [*([since] if since else []), *portals])
+            names = [d[0] for d in cur.description]
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                row["kind"] = "reextracted" if row.pop("origin") == "reextract" else "edited"
+                if row["kind"] in kinds:
+                    out.append(row)
+        if "removed" in kinds and "article_removals" in self.db.table_names():
+            sql = ("select 'removed' as kind, r.detected_at as at, a.id as article_id, a.portal, a.url, a.title, "
+                   "r.reason, r.status, r.final_url, r.restored_at from article_removals r "
+                   "join articles a on a.id = r.article_id where 1"
+                   + (" and r.detected_at >= ?" if since else "") + portal_sql)
+            cur = self.db.execute(sql, [*([since] if since else []), *portals])
+            names = [d[0] for d in cur.description]
+            out.extend(dict(zip(names, values, strict=True)) for values in cur)
+        out.sort(key=lambda r: (r["at"] or "", r["article_id"]), reverse=True)
+        return out[:limit] if limit else out
+
+    def version_texts(self, article_id: int) -> list[dict[str, Any]]:
+        """Every version of an article, oldest first (current last): version, title, summary, body_text, origin, at."""
+        rows = [{"version": v["version"], "title": v["title"], "summary": v["summary"], "body_text": v["body_text"],
+                 "origin": v.get("origin") or "fetch", "fetched_at": v["fetched_at"], "until": v["superseded_at"]}
+                for v in self.versions(article_id)]
+        current = self.article_by_id(article_id)
+        if current is not None:
+            rows.append({"version": current["version"], "title": current["title"], "summary": current["summary"],
+                         "body_text": current["body_text"], "origin": current.get("origin") or "fetch",
+                         "fetched_at": current["fetched_at"], "until": None})
+        return rows
 
     def _write_tags(self, article_id: int, tags: Iterable[str]) -> None:
         self.db.execute("delete from article_tags where article_id = ?", [article_id])

@@ -43,6 +43,7 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from twisted.internet import defer, reactor
 from twisted.python.failure import Failure
 
+from govarchive.archive import capture_pointer
 from pipelines.filetext import TextExtractionError, can_extract, extract_text
 from pipelines.store import acquire_archive, release_archive
 from portal_spiders.items import ArticleItem
@@ -290,7 +291,7 @@ class ArchiveFilesPipeline(FilesPipeline):
         return {"url": request.url, "path": known["path"], "checksum": known["sha256"], "status": "uptodate",
                 "govarchive": {**{k: known[k] for k in ("filename", "sha256", "path", "mime", "size", "fetched_at",
                                                          "text")}, "status": "stored",
-                               "capture": _pointer(capture)}}
+                               "capture": capture_pointer(capture)}}
 
     def file_path(self, request: Request, response: Any = None, info: Any = None, *, item: Any = None) -> str:
         """``ab/cd/<sha256><ext>`` of the downloaded bytes (never derived from the URL)."""
@@ -389,9 +390,3 @@ class ArchiveFilesPipeline(FilesPipeline):
         item.files = list(files.values())
         return item
 
-
-def _pointer(capture: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A ``captures`` row back as a WARC pointer."""
-    if not capture:
-        return None
-    return {k: capture.get(k) for k in ("record_id", "file", "offset", "length", "digest", "url", "status", "date")}

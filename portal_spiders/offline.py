@@ -29,10 +29,12 @@ class Choice:
     reason: str  # forced | registry | fingerprint | fallback
 
 
-def make_response(url: str, body: bytes, *, encoding: str | None = None) -> TextResponse:
-    """A Scrapy response for saved bytes, as the downloader would have built it."""
+def make_response(url: str, body: bytes, *, encoding: str | None = None,
+                  headers: list[tuple[str, str]] | None = None) -> TextResponse:
+    """A Scrapy response for saved bytes, as the downloader would have built it (``headers``: as received)."""
     cls = XmlResponse if body.lstrip()[:5] == b"<?xml" and b"<html" not in body[:2000].lower() else HtmlResponse
-    return cls(url=url, body=body, encoding=encoding, request=Request(url))
+    kept = [(k, v) for k, v in headers or [] if k.lower() in ("content-type", "content-language", "last-modified")]
+    return cls(url=url, body=body, encoding=encoding, headers=kept or None, request=Request(url))
 
 
 def choose_platform(url: str, html: str, forced: str | None = None) -> Choice:
@@ -53,9 +55,10 @@ def choose_platform(url: str, html: str, forced: str | None = None) -> Choice:
 
 
 def extract_article(body: bytes, url: str, *, platform: str | None = None, portal: str | None = None,
-                    encoding: str | None = None, now: datetime | None = None) -> tuple[ArticleItem, Choice]:
+                    encoding: str | None = None, now: datetime | None = None,
+                    headers: list[tuple[str, str]] | None = None) -> tuple[ArticleItem, Choice]:
     """Extract and normalize one saved article page: the same fields a crawl stores."""
-    response = make_response(url, body, encoding=encoding)
+    response = make_response(url, body, encoding=encoding, headers=headers)
     choice = choose_platform(url, response.text, platform)
     slug = portal or (choice.portal.slug if choice.portal else host_of(url))
     item = choice.platform.parse_article(response, portal=slug, now=now)
@@ -63,10 +66,10 @@ def extract_article(body: bytes, url: str, *, platform: str | None = None, porta
     return item, choice
 
 
-def extract_listing(body: bytes, url: str, *, platform: str | None = None,
-                    encoding: str | None = None) -> tuple[ListingPage, Choice]:
+def extract_listing(body: bytes, url: str, *, platform: str | None = None, encoding: str | None = None,
+                    headers: list[tuple[str, str]] | None = None) -> tuple[ListingPage, Choice]:
     """Article links and next-page requests of a saved listing page."""
-    response = make_response(url, body, encoding=encoding)
+    response = make_response(url, body, encoding=encoding, headers=headers)
     choice = choose_platform(url, response.text, platform)
     return choice.platform.parse_listing(response), choice
 

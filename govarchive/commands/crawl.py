@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         metavar="KEY=VALUE", help="Scrapy setting (repeatable)")
     parser.add_argument("-a", dest="spider_args", action="append", type=_key_value, default=[],
                         metavar="KEY=VALUE", help="spider argument passed to every spider (repeatable)")
+    parser.add_argument("--warc-dir", metavar="DIR",
+                        help="write WARC captures here (default: warc/ beside the archive)")
+    parser.add_argument("--no-warc", action="store_true", help="do not write WARC captures")
     parser.add_argument("--log-file", metavar="PATH", help="write Scrapy's log here (default: stderr)")
     parser.add_argument("--log-level", metavar="LEVEL",
                         help="Scrapy log level (default: INFO with --log-file or when not a terminal, else WARNING)")
@@ -94,6 +97,10 @@ def scrapy_overrides(args: argparse.Namespace, *, interactive: bool) -> dict[str
 
         overrides["GOVARCHIVE_CONTACT"] = contact
         overrides["USER_AGENT"] = f"govarchive/{__version__} (+{contact}; archive of Vietnamese official news)"
+    if getattr(args, "warc_dir", None):
+        overrides["WARC_DIR"] = args.warc_dir
+    if getattr(args, "no_warc", False):
+        overrides["WARC_ENABLED"] = False
     if args.log_file:
         Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
         overrides["LOG_FILE"] = args.log_file

@@ -73,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
                   f"{run_row['items_updated'] or 0:>5} {run_row['items_unchanged'] or 0:>5} "
                   f"{run_row['items_failed'] or 0:>5} {total:>6}")
         print(f"\nopen failures: {archive.count('failures')}")
+        files = archive.file_stats()
+    records = sum(int(s.get("govarchive/warc/records", 0)) for s in (stats or {}).values())
+    print(f"files: {files['files']} distinct attachment/image files ({files['bytes'] / 1e6:.1f} MB) in "
+          f"{db.resolve().parent / 'files'}; {files['failed']} failed")
+    print(f"WARC: {records} records written this run in {db.resolve().parent / 'warc'}; the archive points to "
+          f"{files['captures']} response records")
     print(f"""
 Query it:
   sqlite-utils {db} "select portal, published, title from articles order by published desc limit 10" --table

@@ -4,7 +4,8 @@ The platform is chosen as in a crawl (registry host, then fingerprint, then the 
 ``--platform`` forces one; the choice, its reason and where every field came from go to stderr, the item as
 JSON to stdout. The command never crashes on a bad page: it prints whatever it found with ``errors`` and
 ``missing`` lists and exits 1 unless title, published date and body were all found. A missing file or an
-unknown platform exits 2.
+unknown platform exits 2. ``--warc FILE --offset N`` reads the page from an archived WARC response record instead
+(its URL, headers and capture date come with it; ``--url`` is then optional).
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "platform, why it was chosen and the source of every field are reported on stderr. Exit "
                     "status: 0 when title, published and body were found (listing: at least one link), 1 "
                     "otherwise, 2 for a missing file or an unknown platform.")
-    parser.add_argument("file", metavar="FILE.html", help="the saved page (raw bytes, any encoding)")
-    parser.add_argument("--url", required=True, help="the page's real URL (selects the registry entry, resolves links)")
+    parser.add_argument("file", metavar="FILE.html", nargs="?", help="the saved page (raw bytes, any encoding)")
+    parser.add_argument("--url", help="the page's real URL (selects the registry entry, resolves links); "
+                                      "required with FILE")
+    parser.add_argument("--warc", metavar="FILE.warc.gz", help="read the page from this WARC file ...")
+    parser.add_argument("--offset", type=int, metavar="N", help="... at this byte offset (a response record)")
     parser.add_argument("--platform", metavar="NAME", help="force a platform instead of registry/fingerprint/fallback")
     parser.add_argument("--listing", action="store_true", help="read the page as a listing page")
     parser.add_argument("--encoding", help="decode the page with this encoding instead of sniffing it")
@@ -39,15 +43,36 @@ def run(args: argparse.Namespace) -> int:
     """Extract the file and print the result; see the module docstring for the exit status."""
     from portal_spiders.platforms import platforms
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"govarchive extract: no such file: {path}", file=sys.stderr)
-        return 2
     if args.platform and args.platform not in platforms():
         print(f"govarchive extract: unknown platform {args.platform!r} (known: {', '.join(platforms())})",
               file=sys.stderr)
         return 2
-    body = path.read_bytes()
+    args.headers, args.now = None, None
+    if args.warc or args.offset is not None:
+        if not args.warc or args.offset is None or args.file:
+            print("govarchive extract: --warc FILE and --offset N go together, without a FILE.html", file=sys.stderr)
+            return 2
+        from govarchive.reextract import capture_time
+        from portal_spiders.warc import WarcReadError, read_response
+
+        try:
+            captured = read_response(args.warc, args.offset)
+        except WarcReadError as exc:
+            print(f"govarchive extract: {exc}", file=sys.stderr)
+            return 2
+        print(f"WARC record {captured.record_id} of {captured.date}: HTTP {captured.status} {captured.url}",
+              file=sys.stderr)
+        body, args.url = captured.body, args.url or captured.url
+        args.headers, args.now = captured.headers, capture_time(captured.date)
+    else:
+        if not args.file or not args.url:
+            print("govarchive extract: give FILE.html and --url, or --warc FILE --offset N", file=sys.stderr)
+            return 2
+        path = Path(args.file)
+        if not path.is_file():
+            print(f"govarchive extract: no such file: {path}", file=sys.stderr)
+            return 2
+        body = path.read_bytes()
     problem = _unreadable(body)
     if args.listing:
         result, ok = _listing(body, args, problem)
@@ -95,7 +120,8 @@ def _article(body: bytes, args: argparse.Namespace, problem: str | None) -> tupl
     data: dict[str, Any] = {"url": args.url}
     if problem is None:
         try:
-            item, choice = extract_article(body, args.url, platform=args.platform, encoding=args.encoding)
+            item, choice = extract_article(body, args.url, platform=args.platform, encoding=args.encoding,
+                                           headers=args.headers, now=args.now)
         except Exception as exc:  # any parser failure is reported, never raised
             errors.append(f"extraction failed: {type(exc).__name__}: {exc}")
         else:
@@ -120,7 +146,8 @@ def _listing(body: bytes, args: argparse.Namespace, problem: str | None) -> tupl
     data: dict[str, Any] = {"url": args.url, "entries": [], "next": []}
     if problem is None:
         try:
-            listing, choice = extract_listing(body, args.url, platform=args.platform, encoding=args.encoding)
+            listing, choice = extract_listing(body, args.url, platform=args.platform, encoding=args.encoding,
+                                              headers=args.headers)
         except Exception as exc:  # any parser failure is reported, never raised
             errors.append(f"extraction failed: {type(exc).__name__}: {exc}")
         else:

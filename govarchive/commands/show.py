@@ -1,9 +1,13 @@
-"""``govarchive show URL|ID``: one article with its tags, attachments and earlier versions."""
+"""``govarchive show URL|ID``: one article with its tags, attachments, files, earlier versions and takedowns.
+
+``--diff`` shows what changed between consecutive versions (title, lead, body), word by word.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import sys
 import textwrap
@@ -16,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("show", help="show one archived article", description=__doc__)
     parser.add_argument("article", metavar="URL|ID", help="canonical URL or numeric id of the article")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--diff", action="store_true", help="word-level diff between consecutive versions")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the diff (default: on a terminal)")
     add_db_argument(parser)
     parser.set_defaults(func=run)
 
@@ -30,7 +37,10 @@ def _load(archive: Any, ref: str) -> dict[str, Any] | None:
     for key in ("images", "field_sources"):
         with contextlib.suppress(ValueError):
             row[key] = json.loads(row[key]) if row.get(key) else None
-    row["attachments"] = [{"url": a["url"], "name": a["name"]} for a in archive.attachments(row["id"])]
+    row["attachments"] = [{k: a.get(k) for k in ("url", "name", "filename", "sha256", "path", "mime", "size", "status",
+                                                 "error") if a.get(k) is not None or k in ("url", "name")}
+                          for a in archive.attachments(row["id"])]
+    row["removals"] = archive.removals(row["id"]) if "article_removals" in archive.db.table_names() else []
     versions = []
     for v in archive.versions(row["id"]):
         v = dict(v)
@@ -48,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
     archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     with archive:
         row = _load(archive, args.article)
+        texts = archive.version_texts(row["id"]) if row is not None and args.diff else []
     if row is None:
         print(f"govarchive: error: no article with URL or id {args.article!r}", file=sys.stderr)
         return 1
+    if args.diff:
+        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        _print_diff(row, texts, color=color)
+        return 0
     if args.format == "json":
         json.dump(row, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -71,7 +86,43 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"\nattachments ({len(row['attachments'])}):\n")
     for att in row["attachments"]:
         out.write(f"  - {att['name'] or '(no name)'}: {att['url']}\n")
+        if att.get("sha256"):
+            out.write(f"      {att.get('filename') or '?'} · {att.get('mime')} · {att.get('size')} bytes · "
+                      f"files/{att['path']}\n")
+        elif att.get("status"):
+            out.write(f"      not archived ({att['status']}): {att.get('error') or ''}\n")
     out.write(f"\nearlier versions ({len(row['versions'])}):\n")
     for v in row["versions"]:
         out.write(f"  - v{v['version']} (superseded {v['superseded_at']}): {v['title']}\n")
+    if row.get("removed_at"):
+        out.write(f"\nREMOVED by the portal since {row['removed_at']} ({row.get('removed_reason')})\n")
+    for r in row["removals"]:
+        back = f", back {r['restored_at']}" if r.get("restored_at") else ""
+        out.write(f"  - taken down {r['detected_at']}: {r['reason']} (HTTP {r['status']}){back}\n")
     return 0
+
+
+def _print_diff(row: dict[str, Any], texts: list[dict[str, Any]], *, color: bool) -> None:
+    """Each version against the one before it: title, lead and body, word by word."""
+    from govarchive.worddiff import paragraph_diff, word_diff
+
+    out = sys.stdout
+    out.write(f"{row['title']}\n{row['url']}\n")
+    if len(texts) < 2:
+        out.write("\nonly one version: nothing to compare\n")
+        return
+    for old, new in itertools.pairwise(texts):
+        how = "re-extracted" if new["origin"] == "reextract" else f"fetched {new['fetched_at'] or '?'}"
+        out.write(f"\n=== v{old['version']} -> v{new['version']} ({how}) ===\n")
+        same = True
+        for label, key in (("title", "title"), ("lead", "summary")):
+            if (old[key] or "") != (new[key] or ""):
+                out.write(f"{label}: {word_diff(old[key] or '', new[key] or '', color=color)}\n")
+                same = False
+        if (old["body_text"] or "") != (new["body_text"] or ""):
+            out.write("body:\n")
+            for line in paragraph_diff(old["body_text"], new["body_text"], color=color):
+                out.write(f"  {line}\n")
+            same = False
+        if same:
+            out.write("(same title, lead and body: other fields changed)\n")

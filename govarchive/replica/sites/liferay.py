@@ -22,7 +22,7 @@ from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from govarchive.replica.content import ReplicaArticle
-from govarchive.replica.sites import ReplicaSite, Reply, esc
+from govarchive.replica.sites import PNG_BYTES, ReplicaSite, Reply, esc
 
 PORTLET = "com_liferay_asset_publisher_web_portlet_AssetPublisherPortlet"
 
@@ -86,6 +86,8 @@ class LiferaySite(ReplicaSite):
                 for att in art.attachments:
                     if self.document_path(att.path) == path:
                         return self.attachment_reply(att, art, disposition=True)
+            if re.search(r"\.(png|jpe?g)/", path):
+                return Reply(200, PNG_BYTES, "image/png")
             return None
         m = re.fullmatch(r"/web/guest/-/[a-z0-9-]+-(\d+)", path)
         if m:
