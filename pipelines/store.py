@@ -153,7 +153,9 @@ class StorePipeline:
                                              final_url=removal.final_url, capture=removal.capture,
                                              run_id=self.run_id):
                     self.crawler.stats.inc_value("govarchive/articles_removed")
-                self.archive.clear_failure(removal.url)
+                for url in {removal.url, removal.requested_url}:
+                    if url:
+                        self.archive.clear_failure(url)
             else:
                 self.archive.record_failure(url=removal.url, portal=removal.portal, stage="download",
                                             reason=f"{removal.reason} not believed: {verdict.reason}",

@@ -77,6 +77,7 @@ class ArticleRemoval:
     status: int | None = None
     final_url: str | None = None  # where a redirect ended
     capture: dict[str, Any] | None = None  # WARC pointer of the answer
+    requested_url: str | None = None  # the URL as requested (earlier failures are recorded under it)
 
 
 ARTICLE_FIELDS: tuple[str, ...] = tuple(ArticleItem.__dataclass_fields__)

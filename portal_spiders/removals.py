@@ -54,7 +54,8 @@ def removal_for_error(spider: Any, request: Any, status: int | None, response: A
         return None
     return ArticleRemoval(url=request.meta.get("archived_url") or request.url, portal=spider.portal.slug,
                           reason=f"http-{status}", status=status,
-                          capture=(response.meta if response is not None else request.meta).get("warc"))
+                          capture=(response.meta if response is not None else request.meta).get("warc"),
+                          requested_url=request.url)
 
 
 def removal_for_response(spider: Any, response: Any, item: Any | None) -> ArticleRemoval | None:
@@ -63,17 +64,18 @@ def removal_for_response(spider: Any, response: Any, item: Any | None) -> Articl
     if not meta.get("archived"):
         return None
     url = meta.get("archived_url") or response.url
+    requested = (meta.get("redirect_urls") or [response.request.url if response.request else response.url])[0]
     if meta.get("redirect_urls"):
         kind = redirect_kind(response.url, hosts=spider.portal.hosts,
                              listing_urls=(*spider.portal.start_urls, *spider.portal.feeds),
                              case_insensitive=spider.platform.case_insensitive_paths)
         if kind:
             return ArticleRemoval(url=url, portal=spider.portal.slug, reason=kind, status=response.status,
-                                  final_url=response.url, capture=meta.get("warc"))
+                                  final_url=response.url, capture=meta.get("warc"), requested_url=requested)
     if item is None or not getattr(item, "title", None) or (not getattr(item, "body_text", None)
                                                              and _had_body(spider, url)):
         return ArticleRemoval(url=url, portal=spider.portal.slug, reason="emptied", status=response.status,
-                              final_url=response.url, capture=meta.get("warc"))
+                              final_url=response.url, capture=meta.get("warc"), requested_url=requested)
     return None
 
 

@@ -160,7 +160,16 @@ class ReplicaSite:
         if path.endswith((".png", ".jpg")):
             return Reply(200, PNG_BYTES, "image/png")
         gone = self.taken_down_reply(path, query)
-        return gone or self.route(method, path, query, form)
+        reply = gone or self.route(method, path, query, form)
+        if reply is None and path in ("", "/"):
+            reply = self.home_page()
+        return reply
+
+    def home_page(self) -> Reply:
+        """The portal's home page (where portals redirect articles they took down): the newest headlines."""
+        items = "".join(f'<li><a href="{esc(self.article_path(a))}">{esc(a.title)}</a></li>' for a in self.articles[:8])
+        return self.html(f"<!DOCTYPE html><html><head><title>Trang chủ</title></head><body><ul>{items}</ul>"
+                         "</body></html>")
 
     def attachment_reply(self, att: Attachment, article: ReplicaArticle, *, disposition: bool = False) -> Reply:
         """An attachment's real bytes; spreadsheets (and ``disposition``) name the file in Content-Disposition."""

@@ -1,0 +1,204 @@
+"""Attachments and images as files: names, types, text, size caps, the address guard, and failures as rows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
+
+from govarchive.archive import Archive
+from govarchive.replica.attachments import attachment_file, committed
+from govarchive.replica.content import Attachment, generate_articles
+from pipelines.files import clean_filename, content_disposition_name, content_path, original_name, sniff_mime
+from pipelines.filetext import DOCX, XLSX, extract_text
+from portal_spiders.addressguard import AddressGuardMiddleware, BlockedAddress, refused_address
+
+ARTICLE = generate_articles("laichau-dcs", 1)[0]
+
+
+# -- names and types --------------------------------------------------------------------------------------------
+
+
+def test_original_name_prefers_content_disposition_then_url_then_link_text() -> None:
+    cd = "attachment; filename*=UTF-8''Ph%E1%BB%A5%20l%E1%BB%A5c%20s%E1%BB%91%20li%E1%BB%87u.xlsx"
+    assert original_name("https://x.gov.vn/a/ShowProperty?nodeId=1", disposition=cd, link_text="x") == \
+        "Phụ lục số liệu.xlsx"
+    raw_utf8 = 'attachment; filename="Quyết định 15.pdf"'.encode()  # servers that send raw UTF-8 bytes
+    assert content_disposition_name(raw_utf8) == "Quyết định 15.pdf"
+    assert original_name("https://x.gov.vn/VanBan/QD%20100%20UBND.pdf", disposition=None, link_text="QĐ") == \
+        "QD 100 UBND.pdf"
+    assert original_name("https://x.gov.vn/documents/20181/0/abc", disposition=None, link_text="Kế hoạch") == \
+        "Kế hoạch"
+    decomposed = "Ke\u0302\u0301 hoa\u0323ch.docx"
+    assert clean_filename(decomposed) == "Kế hoạch.docx"  # NFC
+
+
+def test_remote_names_never_become_paths() -> None:
+    assert clean_filename("../../etc/passwd") == "passwd"
+    assert clean_filename("..\\..\\boot.ini") == "boot.ini"
+    assert clean_filename('attachment\x00\x1f.pdf') == "attachment_.pdf"
+    assert content_disposition_name('attachment; filename="/etc/shadow"') == "shadow"
+    sha = "ab" * 32
+    assert content_path(sha, "application/pdf") == f"ab/ab/{sha}.pdf"
+    assert content_path(sha, "application/x-unknown") == f"ab/ab/{sha}"
+
+
+@pytest.mark.parametrize(("ext", "mime"), [("pdf", "application/pdf"), ("docx", DOCX), ("xlsx", XLSX),
+                                           ("doc", "application/msword")])
+def test_replica_files_are_real_and_sniffed_from_their_bytes(ext: str, mime: str) -> None:
+    body, declared = attachment_file(Attachment("x", f"/VanBan/x.{ext}"), ARTICLE)
+    assert sniff_mime(body) == mime == declared
+    assert body == attachment_file(Attachment("x", f"/VanBan/x.{ext}"), ARTICLE)[0], "deterministic bytes"
+    assert sniff_mime(b"<html><body>Not Found</body></html>") == "text/html"
+
+
+def test_text_of_pdf_docx_xlsx() -> None:
+    assert "Điều 1. Phê duyệt kế hoạch chuyển đổi số" in extract_text(committed("quyet-dinh.pdf"), "application/pdf")
+    docx_text = extract_text(attachment_file(Attachment("x", "/a.docx"), ARTICLE)[0], DOCX)
+    assert ARTICLE.title in docx_text and "KẾ HOẠCH TRIỂN KHAI" in docx_text and "Thời hạn" in docx_text
+    xlsx_text = extract_text(attachment_file(Attachment("x", "/a.xlsx"), ARTICLE)[0], XLSX)
+    assert "Phụ lục số liệu" in xlsx_text and "Huyện Tam Đường" in xlsx_text
+    assert extract_text(b"\x89PNG\r\n", "image/png") is None
+
+
+def test_tcvn3_word_97_file_comes_back_as_unicode_vietnamese() -> None:
+    """The .doc is typed in TCVN3: antiword prints `Céng hoµ x· héi`; the text hygiene restores it."""
+    import shutil
+
+    if not (shutil.which("antiword") or shutil.which("catdoc")):
+        pytest.fail("antiword/catdoc missing: `make setup` and .ci/run install them")
+    text = extract_text(committed("cong-van-tcvn3.doc"), "application/msword")
+    assert "Cộng hoà xã hội chủ nghĩa Việt Nam" in text
+    assert "V/v hướng dẫn triển khai công tác cải cách hành chính" in text
+    assert "Céng" not in text and "nghÜa" not in text
+
+
+# -- the address guard --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
+                                     "100.100.100.200", "0.0.0.0", "::1", "fd00:ec2::254", "fe80::1",
+                                     "::ffff:127.0.0.1", "224.0.0.1"])
+def test_refused_addresses(address: str) -> None:
+    assert refused_address(address)
+
+
+def test_global_addresses_pass() -> None:
+    assert refused_address("203.162.10.5") is None  # a Vietnamese public address
+    assert refused_address("2001:4860:4860::8888") is None
+
+
+def _guard(settings: dict, resolved: dict[str, list[str]]) -> AddressGuardMiddleware:
+    async def resolver(host: str) -> list[str]:
+        return resolved[host]
+
+    return AddressGuardMiddleware(get_crawler(settings_dict=settings), resolver=resolver)
+
+
+def test_guard_resolves_first_and_checks_every_redirect_hop() -> None:
+    guard = _guard({}, {"laichau.gov.vn": ["203.162.10.5"], "evil.example": ["169.254.169.254"]})
+    run = asyncio.run
+    assert run(guard.process_request(Request("https://laichau.gov.vn/upload/a.pdf"))) is None
+    with pytest.raises(BlockedAddress, match="link-local"):
+        run(guard.process_request(Request("https://evil.example/latest/meta-data/")))
+    hop = Request("https://evil.example/x", meta={"redirect_urls": ["https://laichau.gov.vn/upload/a.pdf"]})
+    with pytest.raises(BlockedAddress, match=r"redirect hop.*169\.254\.169\.254"):
+        run(guard.process_request(hop))
+    with pytest.raises(BlockedAddress, match="loopback"):
+        run(guard.process_request(Request("http://127.0.0.1:8080/admin")))
+
+
+def test_guard_is_off_for_hosts_routed_to_the_replica_only() -> None:
+    guard = _guard({"REPLICA_URL": "http://127.0.0.1:1", "REPLICA_HOSTS": ["laichau.dcs.vn"]},
+                   {"other.example": ["10.0.0.1"]})
+    assert asyncio.run(guard.process_request(Request("https://laichau.dcs.vn/x.pdf"))) is None
+    with pytest.raises(BlockedAddress):
+        asyncio.run(guard.process_request(Request("https://other.example/x.pdf")))
+
+
+# -- end to end ----------------------------------------------------------------------------------------------------
+
+
+def _crawl_two(replica, crawl, db: Path, *args: str) -> None:
+    for slug in ("laichau-dcs", "angiang-dcs"):
+        result = crawl(slug, db, replica.url, *args)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_files_are_stored_once_by_content_with_names_types_and_text(replica, crawl, tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    _crawl_two(replica, crawl, db)
+    store = tmp_path / "files"
+    with Archive(db) as archive:
+        rows = list(archive.db["attachments"].rows)
+        assert rows and all(r["status"] == "stored" for r in rows)
+        assert archive.count("failures") == 0
+        for r in rows:
+            path = store / r["path"]
+            assert path.is_file() and path.stat().st_size == r["size"]
+            assert r["path"] == content_path(r["sha256"], r["mime"]) and r["fetched_at"] and r["capture_id"]
+        pdfs = [r for r in rows if r["mime"] == "application/pdf"]
+        portals = {archive.article_by_id(r["article_id"])["portal"] for r in pdfs}
+        assert len(pdfs) > 2 and portals == {"laichau-dcs", "angiang-dcs"} and len({r["sha256"] for r in pdfs}) == 1
+        assert len(list(store.rglob("*.pdf"))) == 1, "one file for every article and portal that attaches it"
+        by_kind = {r["mime"]: r for r in rows}
+        assert "Điều 1" in by_kind["application/pdf"]["text"]
+        assert "Cộng hoà xã hội chủ nghĩa Việt Nam" in by_kind["application/msword"]["text"]
+        assert "KẾ HOẠCH TRIỂN KHAI" in by_kind[DOCX]["text"] and "Phụ lục số liệu" in by_kind[XLSX]["text"]
+        assert by_kind[XLSX]["filename"].startswith("Phụ lục số liệu") and by_kind[XLSX]["filename"].endswith(".xlsx")
+        images = [r for r in rows if r["kind"] == "image"]
+        assert images and all(r["mime"] == "image/png" for r in images)
+        # attachments() lists attachments only; images are there on request
+        article_id = pdfs[0]["article_id"]
+        assert all(a["kind"] == "attachment" for a in archive.attachments(article_id))
+        assert any(a["kind"] == "image" for a in archive.attachments(article_id, images=True))
+    assert not list(store.rglob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_a_failed_attachment_is_a_failure_row_and_is_retried_through_its_article(replica, crawl,
+                                                                                 tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    site = replica.state.site("laichau-dcs")
+    article = next(a for a in site.articles if any(att.path.endswith(".docx") for att in a.attachments))
+    att = next(att for att in article.attachments if att.path.endswith(".docx"))
+    url = site.attachment_url(att.path)
+    replica.state.set_fault(url, 404)
+    result = crawl("laichau-dcs", db, replica.url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    article_url = f"https://laichau.dcs.vn/pages/chi-tiet-tin.aspx?ItemID={article.id}"
+    with Archive(db) as archive:
+        row = archive.get_article(article_url)
+        assert row is not None, "the article is archived although its attachment failed"
+        failure = archive.db.execute("select stage, status, reason, extra from failures where url = ?",
+                                     [url]).fetchone()
+        assert failure[:2] == ("attachment", 404) and "HTTP 404" in failure[2]
+        assert json.loads(failure[3])["article_url"].endswith(f"ItemID={article.id}")
+        att_row = next(a for a in archive.attachments(row["id"]) if a["url"] == url)
+        assert (att_row["status"], att_row["sha256"]) == ("failed", None)
+    replica.state.clear_faults()
+    result = crawl("laichau-dcs", db, replica.url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Archive(db) as archive:
+        assert archive.count("failures") == 0
+        att_row = next(a for a in archive.attachments(archive.get_article(article_url)["id"]) if a["url"] == url)
+        assert att_row["status"] == "stored" and att_row["mime"] == DOCX and att_row["text"]
+
+
+@pytest.mark.slow
+def test_size_cap_by_sniffed_type(replica, crawl, tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    result = crawl("laichau-dcs", db, replica.url, "-s", 'FILES_MAX_SIZES={"application/pdf": 1000}')
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Archive(db) as archive:
+        pdfs = list(archive.db["attachments"].rows_where("url like '%.pdf'"))
+        assert pdfs and all(r["status"] == "too-large" and r["sha256"] is None for r in pdfs)
+        assert archive.count("failures", "stage = 'attachment' and reason like '%too-large%'") == len(
+            {r["url"] for r in pdfs})
+        assert archive.count("attachments", "url like '%.docx' and status = 'stored'") > 0
+    assert not list((tmp_path / "files").rglob("*.pdf"))
