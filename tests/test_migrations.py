@@ -88,3 +88,33 @@ def test_release_runs_are_of_unknown_kind_so_no_replica_run_joins_them(old_archi
         with pytest.raises(ReplicaMixError, match="may be real crawls"):
             upgraded.check_run_origin(replica=True)
         upgraded.check_run_origin(replica=False)  # a real archive made by 0.1.0 keeps taking real crawls
+
+
+def test_release_archive_gains_archival_fidelity_and_keeps_working(old_archive: Path) -> None:
+    """Issue 11: WARC pointers, files, origins and takedowns on an archive made by 0.1.0."""
+    with Archive(old_archive) as upgraded:
+        assert "0002-archival-fidelity" in upgraded.applied_migrations()
+        assert {"captures", "article_removals"} <= set(upgraded.db.table_names())
+        assert {"capture_id", "origin", "removed_at", "removed_reason"} <= set(upgraded.db["articles"].columns_dict)
+        assert {"capture_id", "origin"} <= set(upgraded.db["article_versions"].columns_dict)
+        assert {"kind", "sha256", "path", "mime", "size", "filename", "status", "capture_id"} <= set(
+            upgraded.db["attachments"].columns_dict)
+        assert upgraded.count("articles", "origin is null or origin != 'fetch'") == 0
+        assert upgraded.count("attachments") > 0
+        assert upgraded.count("attachments", "kind is null or kind != 'attachment'") == 0
+        row = next(upgraded.iter_articles())
+        # a later fetch with a capture and files, then a takedown, on the upgraded archive
+        pointer = {"record_id": "<urn:uuid:0>", "file": "warc/x.warc.gz", "offset": 0, "length": 9}
+        att = upgraded.attachments(row["id"])
+        item = {**row, "tags": [], "images": [], "title": row["title"] + " (sửa)", "capture": pointer,
+                "attachments": [{"url": a["url"], "name": a["name"]} for a in att],
+                "files": [{"url": a["url"], "status": "stored", "sha256": "ab" * 32, "path": "ab/ab/x", "size": 3,
+                           "mime": "application/pdf"} for a in att]}
+        assert upgraded.store_article(item, content_hash="new") == "updated"
+        assert upgraded.mark_removed(row["url"], reason="http-404", status=404, capture=pointer)
+        upgraded.commit()
+        changed = upgraded.get_article(row["url"])
+        assert changed["capture_id"] and changed["origin"] == "fetch" and changed["removed_reason"] == "http-404"
+        assert upgraded.versions(row["id"])[-1]["origin"] == "fetch"
+        assert [c["kind"] for c in upgraded.changes()][:2] in (["removed", "edited"], ["edited", "removed"])
+        assert upgraded.db.execute("pragma integrity_check").fetchone()[0] == "ok"
