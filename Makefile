@@ -39,6 +39,7 @@ lint: $(STAMP)
 bench: $(STAMP) ## run the benchmarks and write docs/performance.md
 	$(BIN)/python benchmarks/bench_dates.py --write
 	$(BIN)/python benchmarks/bench_search.py --write
+	$(BIN)/python benchmarks/bench_reextract.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
