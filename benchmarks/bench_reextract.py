@@ -69,6 +69,7 @@ def run(per_portal: int, repeats: int) -> str:
     import platform as platform_mod
 
     from bench_dates import _loadavg, cpu_model, nproc
+
     from govarchive.archive import Archive
     from govarchive.reextract import Reextractor
     from pipelines.normalize import NormalizePipeline

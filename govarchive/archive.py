@@ -955,8 +955,14 @@ class Archive:
 
     def attachments(self, article_id: int, *, images: bool = False) -> list[dict[str, Any]]:
         """Attachments of an article in page order (with ``images``: its downloaded images too)."""
-        where = "article_id = ?" + ("" if images else " and coalesce(kind, 'attachment') = 'attachment'")
+        where = "article_id = ?" + ("" if images else f" and {self._attachment_kind_sql()}")
         return list(self.db["attachments"].rows_where(where, [article_id], order_by="position"))
+
+    def _attachment_kind_sql(self) -> str:
+        """SQL condition for attachment rows that are not images (archives not yet upgraded have no ``kind``)."""
+        if getattr(self, "_has_kind", None) is None:
+            self._has_kind = "kind" in self.db["attachments"].columns_dict
+        return "coalesce(kind, 'attachment') = 'attachment'" if self._has_kind else "1"
 
     # -- failures ------------------------------------------------------------------------------------
 
@@ -1342,7 +1348,7 @@ class Archive:
             ", (select json_group_array(name) from (select t.name from article_tags at join tags t"
             " on t.id = at.tag_id where at.article_id = a.id order by at.position)) as tags"
             ", (select json_group_array(json_object('url', url, 'name', name)) from (select url, name"
-            " from attachments where article_id = a.id and coalesce(kind, 'attachment') = 'attachment'"
+            f" from attachments where article_id = a.id and {self._attachment_kind_sql()}"
             " order by position)) as attachments")
         if expression:
             lo, hi = search_key_bounds((filters or {}).get("since"), (filters or {}).get("until"))

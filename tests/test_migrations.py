@@ -118,3 +118,14 @@ def test_release_archive_gains_archival_fidelity_and_keeps_working(old_archive: 
         assert upgraded.versions(row["id"])[-1]["origin"] == "fetch"
         assert [c["kind"] for c in upgraded.changes()][:2] in (["removed", "edited"], ["edited", "removed"])
         assert upgraded.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_query_commands_read_a_release_archive_without_upgrading_it(old_archive: Path, capsys) -> None:
+    """Read-only opens never migrate: show, show --diff, changes and export must cope with the 0.1.0 layout."""
+    from govarchive.cli import main
+
+    for argv in (["show", "5"], ["show", "5", "--diff"], ["changes"], ["export", "--format", "jsonl"]):
+        assert main([*argv, "--db", str(old_archive)]) == 0, argv
+    assert "Quyết định" in capsys.readouterr().out
+    with Archive.open_existing(old_archive) as still_old:
+        assert still_old.applied_migrations() == []
