@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from govarchive.archive import Archive
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 pytestmark = pytest.mark.slow
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "govarchive.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, check=False)
+                          timeout=300, check=False, env=clean_env())
 
 
 def test_reextract_stores_a_version_only_where_todays_parser_reads_differently(replica, crawl,

@@ -13,7 +13,7 @@ from govarchive.archive import Archive
 from govarchive.replica.server import ReplicaServer, ReplicaState
 from govarchive.worddiff import paragraph_diff, word_diff
 from portal_spiders.removals import judge_removals, redirect_kind
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 SLUG, HOST = "laichau-dcs", "laichau.dcs.vn"
 
@@ -46,7 +46,7 @@ def test_word_diff_marks_words() -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "govarchive.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, check=False)
+                          timeout=300, check=False, env=clean_env())
 
 
 def _article_url(item_id: int) -> str:

@@ -23,7 +23,7 @@ from portal_spiders.warc import (
     read_response,
     recover_directory,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 WARCIO = [sys.executable, "-m", "warcio.cli"]
 
@@ -39,7 +39,8 @@ def _exchange(i: int, body: bytes | None = None) -> Exchange:
 
 
 def _tool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*WARCIO, *args], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([*WARCIO, *args], capture_output=True, text=True, timeout=120, check=False,
+                          env=clean_env())
 
 
 def test_records_pass_warcio_check_and_index_and_replay_from_their_offset(tmp_path: Path) -> None:
@@ -158,7 +159,7 @@ def test_sigkill_leaves_no_pointer_to_a_partial_record(tmp_path: Path) -> None:
         cmd = [sys.executable, "-m", "scrapy", "crawl", "laichau-dcs", "-s", f"ARCHIVE_DB={db}",
                "-s", f"REPLICA_URL={server.url}", "-s", "DOWNLOAD_DELAY=0.01", "-s", "AUTOTHROTTLE_ENABLED=0",
                "-s", "ARCHIVE_BATCH_SIZE=2", "-s", "LOG_LEVEL=WARNING"]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
         deadline = time.monotonic() + 120
         while len(server.state.log) < 40 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -170,7 +171,7 @@ def test_sigkill_leaves_no_pointer_to_a_partial_record(tmp_path: Path) -> None:
         with open(left_open[0], "ab") as fh:
             fh.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n" + os.urandom(4000))[:1500])
         result = subprocess.run([*cmd[:-2], "-s", "LOG_LEVEL=INFO"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=300, check=False)
+                                timeout=300, check=False, env=clean_env())
         assert result.returncode == 0, result.stderr[-3000:]
         assert "ended in a partial record" in result.stderr
     finally:
