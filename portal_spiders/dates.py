@@ -218,6 +218,11 @@ _MONTH_ONLY_RE = re.compile(
     rf"(?<![0-9a-zăâêôơư]){_THANG}\s?([0-9]{{1,2}}|{_MONTH_ALT})(?![0-9a-zăâêôơư])"
     rf"\s?(?:{_NAM}|,|/|-|\.)?\s?([0-9]{{4}})(?![0-9])"
 )
+#: WordPress in Vietnamese writes the month name first, like English: ``Tháng Mười Hai 29, 2013, 14:14``
+#: (format ``F j, Y``); the comma before the year tells it from ``tháng 12 năm 2013``.
+_MONTH_FIRST_RE = re.compile(
+    rf"(?<![0-9a-zăâêôơư]){_THANG}\s?({_MONTH_ALT}|[0-9]{{1,2}})\s([0-9]{{1,2}})(?![0-9]),\s?([0-9]{{4}})(?![0-9])"
+)
 _MY_ONLY_RE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{4})")
 _EN_DMY_RE = re.compile(
     rf"(?=[0-9])(?<![0-9])([0-9]{{1,2}})(?:st|nd|rd|th)?\s?(?:of\s)?({_EN_ALT})\.?(?![a-z]),?\s?([0-9]{{4}})(?![0-9])"
@@ -261,6 +266,14 @@ _REL_AGO_RE = re.compile(
 _REL_AGO2_RE = re.compile(
     rf"c[aă]ch [dđ][aâ]y\s?([0-9]{{1,4}})\s?(giay|gi[aâ]y|phut|gi[oơ]|ti[eê]ng|ngay|tu[aâ]n|thang|{_NAM})"
     r"(?![a-zăâêôơư])"
+)
+#: A time still to come (``sau 2 phút nữa``, ``2 ngày tới``, ``trong 3 giờ tới``, ``in 5 minutes``): a countdown,
+#: never a publication time, so it parses to None instead of a wrong day.
+_REL_UNIT = (rf"(?:giay|gi[aâ]y|phut|gi[oơ]|ti[eê]ng|ngay|tu[aâ]n|thang|{_NAM}|seconds?|secs?|minutes?|mins?|hours?"
+             r"|hrs?|days?|weeks?|months?|years?)(?![a-zăâêôơư])")
+_REL_FUTURE_RE = re.compile(
+    rf"(?<![a-zăâêôơư])(?:{_v('sau')}|trong|c[oò]n|in)\s[0-9]{{1,4}}\s?{_REL_UNIT}"
+    rf"|(?<![0-9])[0-9]{{1,4}}\s?{_REL_UNIT}\s?(?:n[uư]a|t[oơ]i|from now)(?![a-zăâêôơư])"
 )
 _REL_JUST_RE = re.compile(rf"(?<![a-z]){_v('vua')} (?:xong|m[oơ]i|{_v('dang')})(?![a-z])|just now")
 _REL_WEEKDAY_RE = re.compile(
@@ -531,6 +544,10 @@ def _collect_dates(f: str, now: datetime, order: str, has_en: bool) -> tuple[lis
                 elif _valid_ymd(int(ys), mo, d):
                     cand = _Cand(m.start(), m.end(), int(ys), mo, d, "longform")
             add(m, cand, 0)
+        for m in _MONTH_FIRST_RE.finditer(f):
+            mo, d, y = _month_value(m.group(1)), int(m.group(2)), int(m.group(3))
+            seen_explicit = True
+            add(m, _Cand(m.start(), m.end(), y, mo, d, "longform") if mo and _valid_ymd(y, mo, d) else None, 0)
         for m in _MONTH_ONLY_RE.finditer(f):
             mo = None if _blank_template_month(m, 1) else _month_value(m.group(1))
             seen_explicit = True
@@ -887,7 +904,9 @@ def _parse(text: str, now_arg: datetime | None, order: str) -> ParsedDate | None
     if seen_explicit:
         return None  # a date was written but is impossible or out of range
 
-    # 3. relative forms
+    # 3. relative forms (a time still to come is no publication date)
+    if _REL_FUTURE_RE.search(f):
+        return None
     res = _relative(f, now, times)
     if res is not None:
         return res
