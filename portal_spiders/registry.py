@@ -12,12 +12,22 @@ Keys of an entry (``[[portal]]`` table):
 * ``feeds``, ``sitemaps``: RSS/Atom feeds and XML sitemaps to discover articles through.
 * ``sharepoint_lists``: ``[{url = ".../_api/web/lists/getbytitle('TinTuc')/items?...", detail_url =
   "/Pages/chi-tiet.aspx?ItemID={ID}"}]`` for SharePoint portals whose blocks AngularJS fills client-side.
-* ``host_status``, ``platform_status``: ``confirmed`` or ``inferred`` (operators check inferred ones first).
+* ``evidence``: where the portal was seen, a list of tables ``{kind, url?, html?, source, note?}``. ``kind`` is what
+  the URL is (``article``, ``listing``, ``feed``, ``attachment``, ``page``, ``api``), or ``markup`` (an HTML fragment
+  seen on the host, in ``html``), ``selectors`` (what a public scraper reads, in ``note``) or ``domain-list`` (the host
+  only appears in a list of domains). ``source`` says where it was seen (repository, path, commit, or stored file id).
+* ``host_status``, ``platform_status``: ``confirmed`` or ``inferred``, and they must follow from ``evidence``
+  (:mod:`portal_spiders.evidence`): a host is confirmed by a URL of that host seen in public material, a platform by
+  a URL of that host with a shape only the platform produces (or markup carrying its fingerprint). Operators check
+  inferred ones first (``govarchive portals --status inferred``).
 * ``selectors``: per-field CSS overrides tried before the platform's own, e.g. ``{title = [".my-title"]}``.
 * ``politeness``: ``{download_delay = 2.0, concurrency = 1}``; ``tls``: per-host TLS policy (see docs).
 * ``max_pages``: listing pages walked per start URL in a full crawl (default 50).
 * ``date_order``: ``DMY`` (default) or ``MDY`` for sources known to print US-style dates.
 * ``replica``: true when the offline replica serves this portal (demo and tests).
+* ``listing_forms``: POST pagers whose fields the page's script computes (hanoi.gov.vn's ``/api/NewsZone/NewsZone``):
+  ``[{page = "<listing URL>", url = "<endpoint>", fields = {...}, page_field = "PageIndex", first = 0,
+  seen_field = "DataIds[]"}]``; handed to the platform.
 * ``merged_into``, ``notes``: free text for operators.
 """
 
@@ -39,8 +49,12 @@ STATUSES = ("confirmed", "inferred")
 KNOWN_KEYS = frozenset({
     "slug", "name", "platform", "start_urls", "feeds", "sitemaps", "sharepoint_lists", "host_status",
     "platform_status", "selectors", "politeness", "tls", "max_pages", "date_order", "replica", "merged_into",
-    "notes", "allowed_hosts",
+    "notes", "allowed_hosts", "evidence", "listing_forms",
 })
+EVIDENCE_KINDS = ("article", "listing", "feed", "attachment", "page", "api", "markup", "selectors", "domain-list")
+URL_KINDS = frozenset({"article", "listing", "feed", "attachment", "page", "api"})
+EVIDENCE_KEYS = frozenset({"kind", "url", "html", "source", "note"})
+FORM_KEYS = frozenset({"page", "url", "fields", "page_field", "first", "seen_field"})
 TLS_KEYS = frozenset({"min_version", "max_version", "ciphers", "verify", "reason"})
 POLITENESS_KEYS = frozenset({"download_delay", "concurrency", "autothrottle_target"})
 
@@ -71,6 +85,13 @@ class PortalConfig:
     merged_into: str | None = None
     notes: str | None = None
     allowed_hosts: tuple[str, ...] = ()
+    evidence: tuple[dict[str, str], ...] = ()
+    listing_forms: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def platform_options(self) -> dict[str, Any]:
+        """Per-portal settings the platform reads (see :class:`portal_spiders.platforms.base.Platform`)."""
+        return {"listing_forms": list(self.listing_forms)} if self.listing_forms else {}
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -157,14 +178,43 @@ def validate_entry(path: Path, i: int, entry: dict[str, Any], known_platforms: s
     date_order = entry.get("date_order", "DMY")
     if date_order not in ("DMY", "MDY"):
         raise _fail(path, i, slug, "date_order", "must be DMY or MDY")
+    evidence = _evidence(path, i, slug, entry.get("evidence", []))
+    forms = entry.get("listing_forms", [])
+    if not isinstance(forms, list) or not all(
+            isinstance(f, dict) and not set(f) - FORM_KEYS and isinstance(f.get("page"), str)
+            and isinstance(f.get("url"), str) and isinstance(f.get("fields", {}), dict) for f in forms):
+        raise _fail(path, i, slug, "listing_forms",
+                    f"must be a list of tables with string keys 'page' and 'url' (keys among {sorted(FORM_KEYS)})")
     return PortalConfig(
         slug=slug, name=entry["name"].strip(), platform=entry["platform"], start_urls=start_urls, feeds=feeds,
         sitemaps=sitemaps, sharepoint_lists=tuple(sp_lists), host_status=entry.get("host_status", "inferred"),
         platform_status=entry.get("platform_status", "inferred"), selectors=clean_selectors,
         politeness=politeness, tls=tls, max_pages=max_pages, date_order=date_order,
         replica=bool(entry.get("replica", False)), merged_into=entry.get("merged_into"), notes=entry.get("notes"),
-        allowed_hosts=tuple(entry.get("allowed_hosts", ())),
+        allowed_hosts=tuple(entry.get("allowed_hosts", ())), evidence=evidence, listing_forms=tuple(forms),
     )
+
+
+def _evidence(path: Path, i: int, slug: str, value: Any) -> tuple[dict[str, str], ...]:
+    """Validate the ``evidence`` list of an entry."""
+    if not isinstance(value, list):
+        raise _fail(path, i, slug, "evidence", "must be a list of {kind, url, source} tables")
+    items = []
+    for n, item in enumerate(value, 1):
+        key = f"evidence[{n}]"
+        if not isinstance(item, dict) or set(item) - EVIDENCE_KEYS:
+            raise _fail(path, i, slug, key, f"must be a table with keys among {sorted(EVIDENCE_KEYS)}")
+        if item.get("kind") not in EVIDENCE_KINDS:
+            raise _fail(path, i, slug, f"{key}.kind", f"must be one of {', '.join(EVIDENCE_KINDS)}")
+        if not isinstance(item.get("source"), str) or not item["source"].strip():
+            raise _fail(path, i, slug, f"{key}.source", "say where the evidence was seen")
+        url = item.get("url")
+        if item["kind"] in URL_KINDS and not (isinstance(url, str) and re.match(r"^https?://[^/\s]+", url)):
+            raise _fail(path, i, slug, f"{key}.url", f"a {item['kind']} needs the absolute URL that was seen")
+        if item["kind"] == "markup" and not isinstance(item.get("html"), str):
+            raise _fail(path, i, slug, f"{key}.html", "markup evidence needs the html fragment that was seen")
+        items.append({k: str(v) for k, v in item.items()})
+    return tuple(items)
 
 
 def load_registry(path: str | Path | None = None) -> dict[str, PortalConfig]:

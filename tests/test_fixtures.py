@@ -1,16 +1,25 @@
-"""Every saved page under tests/fixtures/<platform>/ extracts exactly its expected JSON.
+"""Every page under tests/fixtures/<platform>/ extracts exactly its expected JSON.
 
 Adding a portal on a known platform is one HTML file plus one JSON file here, with no new test code.
-JSON keys: ``url`` (the page's real URL), ``kind`` (``article`` or ``listing``), optional ``platform`` to
-force one, optional ``portal``, optional ``now`` (ISO, anchors relative dates), optional ``encoding``, and
-``expected``: for articles the item fields to compare (``body_text`` may be given in full, or checked with
-``body_contains`` / ``body_excludes``); for listings ``entries`` (article URLs in page order) and ``next``
-(URLs of next-page requests).
+JSON keys: ``url`` (the page's real URL), ``kind`` (``article`` or ``listing``), ``provenance``, optional
+``platform`` to force one, optional ``portal``, optional ``now`` (ISO, anchors relative dates), optional
+``encoding``, and ``expected``: for articles the item fields to compare (``body_text`` may be given in full, or
+checked with ``body_contains`` / ``body_excludes``); for listings ``entries`` (article URLs in page order),
+``next`` (URLs of next-page requests), optional ``methods``, ``dates`` (the date text shown beside each entry) and
+``article_links`` (article-shaped links anywhere on the page, the count the sparse-listing check compares with).
+
+Two kinds of fixture live side by side, and ``provenance.kind`` says which:
+
+* ``real``: a page saved from the portal (or a faithful trim of one), with ``repository``, ``path`` and ``commit``
+  of the public copy it came from, and ``trimmed`` saying what was cut for size. These prove the parsers.
+* ``hand-written``: a page written after the descriptions of a platform (``based_on`` says which), for shapes no
+  saved page was found of. They pin behaviour, and prove nothing about the real markup.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +27,7 @@ import pytest
 from itemadapter import ItemAdapter
 
 from portal_spiders.offline import extract_article, extract_listing
+from portal_spiders.platforms.base import sparse_listing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("*/*.json"))
@@ -46,6 +56,11 @@ def test_fixture(case: Path) -> None:
         assert [r.url for r in listing.next_requests] == expected.get("next", [])
         if "methods" in expected:
             assert [r.method for r in listing.next_requests] == expected["methods"]
+        if "dates" in expected:
+            assert [e.published for e in listing.entries] == expected["dates"]
+        if "article_links" in expected:
+            assert listing.article_links == expected["article_links"]
+            assert not sparse_listing(listing), "the listing zone was missed"
         return
 
     now = datetime.fromisoformat(spec["now"]) if spec.get("now") else None
@@ -70,6 +85,25 @@ def test_fixture(case: Path) -> None:
     html_out = data["body_html"] or ""
     for bad in ("<script", "<style", "<!--", "display:none", "Sign In"):
         assert bad not in html_out, f"{bad!r} in body_html"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(p) for p in CASES])
+def test_fixture_says_what_it_is(case: Path) -> None:
+    """Each fixture is labelled real (with the public copy it came from) or hand-written (with what it follows)."""
+    provenance = json.loads(case.read_text(encoding="utf-8")).get("provenance") or {}
+    assert provenance.get("kind") in {"real", "hand-written"}, f"{case.name}: provenance.kind must be real or hand-written"
+    if provenance["kind"] == "real":
+        for key in ("repository", "path", "commit", "trimmed"):
+            assert provenance.get(key), f"{case.name}: a real fixture records its {key}"
+        assert re.fullmatch(r"[0-9a-f]{40}", provenance["commit"]), f"{case.name}: a full commit hash"
+    else:
+        assert provenance.get("based_on"), f"{case.name}: say what the hand-written page follows"
+
+
+def test_real_fixtures_exist() -> None:
+    """Real pages are what prove the parsers: the set keeps some, next to the hand-written ones."""
+    kinds = [json.loads(p.read_text(encoding="utf-8"))["provenance"]["kind"] for p in CASES]
+    assert kinds.count("real") >= 3 and kinds.count("hand-written") >= 3
 
 
 def test_fixture_set_covers_every_platform() -> None:

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from parsel import Selector
+
 from portal_spiders.platforms.base import ArticlePage, inline_text
 
 # "Lượt xem: 1.234", "Lượt đọc 56", "Views: 7" beside a date: cut before parsing, the count is not a date part.
@@ -94,3 +96,23 @@ def italic_captions(body: Any) -> list[str]:
                 caption = text
         out.append(caption)
     return out
+
+
+def numbered_next_link(sel: Selector) -> Selector | None:
+    """The pager link numbered one past the current page: ASP.NET portals (Tân Dân, khanhhoa.gov.vn) page by
+    ``__doPostBack`` links labelled 2, 3 … and mark the current page as ``span.CurrentPage`` or as the one number
+    that is not a link."""
+    links: dict[int, Selector] = {}
+    for a in sel.css("a[href]"):
+        text = inline_text(a.root)
+        if text.isdigit() and int(text) < 10_000:
+            links.setdefault(int(text), a)
+    if not links:
+        return None
+    marked = sel.css("span.CurrentPage, .CurrentPage, .pager .active, .paging .current, .pagination .active")
+    current_text = inline_text(marked[0].root) if marked else ""
+    if current_text.isdigit():
+        current = int(current_text)
+    else:
+        current = next(n for n in range(1, max(links) + 2) if n not in links)
+    return links.get(current + 1)

@@ -139,11 +139,29 @@ class ListingEntry:
 
 @dataclass
 class ListingPage:
-    """What a listing page yields: article links (newest first, as the page orders them) and next pages."""
+    """What a listing page yields: article links (newest first, as the page orders them) and next pages.
+
+    ``article_links`` counts the distinct links anywhere on the page whose URL has the platform's article shape
+    (:meth:`Platform.classify_url`); far more of them than ``entries`` means the listing zone was missed
+    (:func:`sparse_listing`).
+    """
 
     entries: list[ListingEntry] = field(default_factory=list)
     next_requests: list[Request] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # feeds the page advertises (generic autodiscovery)
+    article_links: int = 0
+
+
+#: A listing page is "sparse" when it yields fewer than this share of the article links the page shows ...
+SPARSE_SHARE = 0.5
+#: ... and at least this many article links on the page were left out.
+SPARSE_MISSED = 10
+
+
+def sparse_listing(page: ListingPage) -> bool:
+    """Whether a listing page found a handful of links where it shows dozens (a missed listing zone)."""
+    missed = page.article_links - len(page.entries)
+    return missed >= SPARSE_MISSED and len(page.entries) < SPARSE_SHARE * page.article_links
 
 
 class ExtractionError(Exception):
@@ -191,7 +209,13 @@ class Platform:
     listing_links: ClassVar[tuple[str, ...]] = ()
     listing_dates: ClassVar[tuple[str, ...]] = ()  # relative to each link's item container, optional
     next_page: ClassVar[tuple[str, ...]] = ("a[rel=next]", "a.next", "li.next a", ".pagination a.next")
-    article_url_re: ClassVar[str | None] = None  # fallback filter for listing links
+    # URL shapes, searched (case-insensitively) in "<path>?<query>" of a URL. Article and listing patterns say what
+    # a crawl treats a URL as (and filter listing links when no selector matched); signature patterns are shapes only
+    # this platform produces, and confirm the platform of a host in the registry (portal_spiders.evidence).
+    article_url_patterns: ClassVar[tuple[str, ...]] = ()
+    listing_url_patterns: ClassVar[tuple[str, ...]] = ()
+    feed_url_patterns: ClassVar[tuple[str, ...]] = (r"(?:^|/)rss(?:/|\.|$)|\.rss$|/feed/?$|\.xml$",)
+    signature_url_patterns: ClassVar[tuple[str, ...]] = ()
     title_suffix_re: ClassVar[str] = r"\s+[-|–]\s+(?:CỔNG|TRANG|Cổng|Trang|Báo|BÁO)\b.*$"
     date_order: ClassVar[str] = "DMY"
     feed_date_order: ClassVar[str] = "DMY"  # RSS dates can differ from page dates (baochinhphu: M/d/yyyy)
@@ -199,7 +223,9 @@ class Platform:
     FIELDS: ClassVar[tuple[str, ...]] = ("title", "published", "author", "summary", "body", "tags", "attachments",
                                          "category", "listing_links", "next_page", "remove")
 
-    def __init__(self, overrides: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, overrides: dict[str, list[str]] | None = None, *,
+                 options: dict[str, Any] | None = None) -> None:
+        self.options: dict[str, Any] = dict(options or {})  # the registry's per-portal settings of this platform
         self.selectors: dict[str, tuple[str, ...]] = {}
         for name in self.FIELDS:
             extra = tuple((overrides or {}).get(name, ()))
@@ -217,6 +243,43 @@ class Platform:
             return any(sel.css(css) for css in cls.fingerprint_css)
         return False
 
+    # -- URL shapes -------------------------------------------------------------------------------------
+
+    @classmethod
+    def _url_key(cls, url: str) -> str:
+        parts = urlsplit(url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    @classmethod
+    def classify_url(cls, url: str) -> str | None:
+        """``"article"``, ``"listing"`` or ``"feed"`` for a URL of this platform's shapes, else ``None``."""
+        key = cls._url_key(url)
+        for kind, patterns in (("feed", cls.feed_url_patterns), ("article", cls.article_url_patterns),
+                               ("listing", cls.listing_url_patterns)):
+            if any(re.search(rx, key, re.I) for rx in patterns):
+                return kind
+        return None
+
+    @classmethod
+    def has_signature(cls, url: str) -> bool:
+        """Whether the URL has a shape only this platform produces (a link seen on a host confirms its platform)."""
+        key = cls._url_key(url)
+        return any(re.search(rx, key, re.I) for rx in cls.signature_url_patterns)
+
+    def canonical_url(self, url: str) -> str:
+        """The archive identity of a URL of this platform (one record per article or document)."""
+        return canonical_url(url, case_insensitive_path=self.case_insensitive_paths)
+
+    def count_article_links(self, response: TextResponse, sel: Selector) -> int:
+        """Distinct same-host links anywhere on the page with this platform's article URL shape."""
+        host = (urlsplit(response.url).hostname or "").removeprefix("www.")
+        found = set()
+        for href in sel.xpath("//a/@href").getall():
+            url = response.urljoin(href.strip())
+            if (urlsplit(url).hostname or "").removeprefix("www.") == host and self.classify_url(url) == "article":
+                found.add(self.canonical_url(url))
+        return len(found)
+
     # -- listing -----------------------------------------------------------------------------------------
 
     def parse_listing(self, response: TextResponse) -> ListingPage:
@@ -224,7 +287,8 @@ class Platform:
         root = clean_dom(response.text, extra_remove=self._removals_for_listing())
         sel = Selector(root=root, type="html")
         entries = self.listing_entries(response, sel)
-        return ListingPage(entries=entries, next_requests=list(self.next_page_requests(response, sel)))
+        return ListingPage(entries=entries, next_requests=list(self.next_page_requests(response, sel)),
+                           article_links=self.count_article_links(response, sel))
 
     def _removals_for_listing(self) -> tuple[str, ...]:
         return ()
@@ -234,7 +298,7 @@ class Platform:
         seen: dict[str, ListingEntry] = {}
         for css in self.selectors["listing_links"]:
             for a in sel.css(css):
-                href = a.attrib.get("href")
+                href = (a.attrib.get("href") or "").strip()
                 if not href or href.startswith(("javascript:", "#", "mailto:")):
                     continue
                 url = response.urljoin(href)
@@ -243,11 +307,10 @@ class Platform:
                                              published=self._listing_date(a))
             if seen:
                 break
-        if not seen and self.article_url_re:
-            rx = re.compile(self.article_url_re)
+        if not seen and self.article_url_patterns:
             for a in sel.css("a[href]"):
-                url = response.urljoin(a.attrib["href"])
-                if rx.search(url) and url not in seen:
+                url = response.urljoin(a.attrib["href"].strip())
+                if self.classify_url(url) == "article" and url not in seen:
                     seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None)
         return list(seen.values())
 
@@ -295,7 +358,7 @@ class Platform:
         raw = Selector(text=response.text)
         page = ArticlePage(response=response, raw=raw, platform=self, now=now)
         item = ArticleItem(
-            url=canonical_url(response.url, case_insensitive_path=self.case_insensitive_paths),
+            url=self.canonical_url(response.url),
             portal=portal,
             source_url=response.request.url if response.request is not None else response.url,
             final_url=response.url,
@@ -304,6 +367,17 @@ class Platform:
         )
         self.fill(page, item)
         return item
+
+    # Legal-document platforms spread one record over several views (full text, properties ...): the crawl fetches
+    # the views named here and merges each into the item before the item leaves the spider. News platforms need none.
+
+    def document_views(self, item: ArticleItem, response: TextResponse) -> list[str]:
+        """URLs of further views of the same record to fetch and merge before ``item`` is complete."""
+        return []
+
+    def merge_view(self, item: ArticleItem, response: TextResponse) -> None:
+        """Merge one further view (named by :meth:`document_views`) into ``item``."""
+        raise NotImplementedError(f"platform {self.name} names no further views")
 
     def fill(self, page: ArticlePage, item: ArticleItem) -> None:
         """Fill every field of ``item`` from ``page``; subclasses extend this for their quirks."""
@@ -603,10 +677,10 @@ class ArticlePage:
                 continue
             href = (href or "").strip()
             if not href or href.startswith(("javascript:", "#", "mailto:")):
-                js = re.search(r"""downloadfile\(\s*['"]([^'"]+)['"]""", href or "", re.I)
+                js = download_target(href)
                 if not js:
                     continue
-                href = js.group(1)
+                href = js
             url = safe_url_string(self.response.urljoin(href))
             if url in seen:
                 continue
@@ -697,6 +771,22 @@ class ArticlePage:
         return out
 
 
+def download_target(href: str | None) -> str | None:
+    """The file a ``javascript:downloadfile(...)`` link fetches.
+
+    vbpl.vn writes ``downloadfile('07-2017-QD-TTg.doc','/TW/Lists/vbpq/Attachments/120226/07-2017-QD-TTg.doc')``:
+    the file *name* comes first and its path second, so the argument that looks like a path (or URL) wins.
+    """
+    m = re.search(r"""downloadfile\s*\((.*?)\)""", href or "", re.I | re.S)
+    if not m:
+        return None
+    args = re.findall(r"""['"]([^'"]*)['"]""", m.group(1))
+    paths = [a for a in args if a.startswith(("/", "http://", "https://"))]
+    if paths:
+        return paths[-1]
+    return args[0] if args else None
+
+
 def _file_name(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
 
@@ -719,6 +809,6 @@ def postback_request(response: TextResponse, href: str) -> Request | None:
 
 
 __all__ = [
-    "ArticlePage", "ExtractionError", "ListingEntry", "ListingPage", "Platform", "clean_dom", "element_text",
-    "inline_text", "postback_request",
+    "ArticlePage", "ExtractionError", "ListingEntry", "ListingPage", "Platform", "clean_dom", "download_target",
+    "element_text", "inline_text", "postback_request", "sparse_listing",
 ]

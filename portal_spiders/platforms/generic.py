@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import lxml.html
 from parsel import Selector
+from scrapy import Request
 from scrapy.http import TextResponse
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
-from portal_spiders.platforms._heuristics import strip_view_counter, summary_with_bold_lead
+from portal_spiders.platforms._heuristics import numbered_next_link, strip_view_counter, summary_with_bold_lead
 from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
 from portal_spiders.text import clean_multiline, clean_text
 
-# What an article URL looks like: an id in the last segment, an id parameter, a Drupal node, a long slug.
+# What an article URL looks like: an id in the last segment, an id parameter, a Drupal node, a title-long slug. Section
+# slugs run to seven words ("tin-hoat-dong-so-nganh-dia-phuong" on khanhhoa.gov.vn, "thong-tin-chi-dao-dieu-hanh" on
+# gialai.gov.vn: real listing URLs), so a slug needs eight words to pass for a title.
 ARTICLE_PATH = re.compile(
-    r"(?:\d{4,}[^/]*$|-\d+\.(?:html?|aspx)$|/node/\d+$|/(?:[^/?#.]+-){4,}[^/?#.]+(?:\.html?|\.aspx)?$)", re.I)
+    r"(?:\d{4,}[^/]*$|-\d+\.(?:html?|aspx)$|/node/\d+$|/(?:[^/?#.]+-){7,}[^/?#.]+(?:\.html?|\.aspx)?$)", re.I)
 ARTICLE_QUERY = re.compile(r"(?:^|&)(?:id|itemid|newsid|idtin|docid|articleid|nid)=\d+", re.I)
 NOT_ARTICLE = re.compile(
     r"/(?:tag|tags|category|danh-muc|chuyen-muc|search|tim-kiem|page|trang|lien-he|contact|login|dang-nhap|rss)"
@@ -74,6 +77,23 @@ class Generic(Platform):
         """Never: the generic platform is only a fallback."""
         return False
 
+    @classmethod
+    def classify_url(cls, url: str) -> str | None:
+        """What an article URL looks like on unknown engines (an id, a long slug); other same-site pages list."""
+        parts = urlsplit(url)
+        if re.search(cls.feed_url_patterns[0], parts.path, re.I):
+            return "feed"
+        if NOT_ARTICLE.search(url):
+            return "listing"
+        if ARTICLE_PATH.search(parts.path) or ARTICLE_QUERY.search(parts.query):
+            return "article"
+        return "listing"
+
+    @classmethod
+    def has_signature(cls, url: str) -> bool:
+        """Never: an unidentified engine has no URL shape of its own."""
+        return False
+
     # -- listing -----------------------------------------------------------------------------------------
 
     def _removals_for_listing(self) -> tuple[str, ...]:
@@ -114,6 +134,21 @@ class Generic(Platform):
             else:
                 seen[url] = ListingEntry(url=url, title=text or None, published=self._listing_date(a))
         return list(seen.values())
+
+    def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
+        """Next links first; else the pager link numbered one past the current page (a postback is replayed as the
+        page's own form posts it: khanhhoa.gov.vn pages its listings only this way)."""
+        found = False
+        for request in super().next_page_requests(response, sel):
+            found = True
+            yield request
+        if found:
+            return
+        numbered = numbered_next_link(sel)
+        if numbered is not None:
+            request = self._next_request(response, (numbered.attrib.get("href") or "").strip())
+            if request is not None:
+                yield request
 
     # -- article -----------------------------------------------------------------------------------------
 

@@ -1,4 +1,17 @@
-"""Liferay 6/7 asset publisher portals: bacgiang.gov.vn, moh.gov.vn, ncov.moh.gov.vn.
+"""Liferay 6/7 asset publisher portals: bacgiang.gov.vn, moh.gov.vn, ncov.moh.gov.vn, hochiminhcity.gov.vn,
+danang.gov.vn, bacninh.gov.vn, quangngai.gov.vn.
+
+URL shapes seen (registry evidence): details ``/web/<site>/-/<slug>`` (``/web/hcm/-/``, ``/web/dng/-/``,
+``/web/guest/-/``), bare ``/-/<slug>`` (moh.gov.vn), ``/-/asset_publisher/<instance>/content/<slug>``, bacninh's
+``/-/details/<group>/<slug>-<id>`` and the Liferay 7.4 form ``/vi/web/hcm/w/<slug>``; listings are pages with an
+asset publisher, paged by ``_<portlet>_INSTANCE_<id>_cur=<n>`` (a real ncov.moh.gov.vn pager links
+``…AssetPublisherPortlet_INSTANCE_q4USy75NdpUZ_delta=5&p_r_p_resetCur=false&…_cur=2`` under "Tiếp theo").
+hochiminhcity.gov.vn lists ``.news-items .news-item`` with the title in ``.asset-publisher-title`` and the date in
+``.text-date-sklh``; its details put the title in ``.title-divvv``, the date in ``.sp-dislaydate`` and the lead in
+``.text-summary`` (scraper-reported). bacninh.gov.vn's custom ``newsbycategory_WAR_bacninhportlet`` fills its list
+from a JSON resource (``loadPageURL`` … ``p_p_resource_id=loadPage``, parameters ``pageNum``/``recordPerPage``,
+answer ``{"items": [{"urlDetail", "id", "title", "createdDate"}], "totalPageNum"}``); details
+``h1#contentDetailTitleId``, ``div#sapoDetailId``, ``div#contentDetail`` (scraper-reported).
 
 Known (field guide §2.5, scraper-reported for bacgiang.gov.vn): listings are ``.portlet-asset-publisher``
 blocks whose article links contain ``/web/guest/-/`` or ``/-/asset_publisher/``; the detail title is
@@ -14,6 +27,7 @@ crawl time (the ``p_p_id_<id>_`` wrapper around the pager) and never configured.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -30,10 +44,13 @@ from portal_spiders.platforms._heuristics import (
     summary_with_bold_lead,
     trailing_byline,
 )
-from portal_spiders.platforms.base import ArticlePage, Platform, inline_text
+from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
 
 NEXT_LABELS = re.compile(r"^(?:tiếp|tiếp theo|trang sau|sau|next|›|»|→)", re.I)
 PORTLET_ID = re.compile(r"^(?:p_p_id_|portlet_)(?P<id>.+?_INSTANCE_[A-Za-z0-9]+)_?$")
+LOAD_PAGE_URL = re.compile(r"""loadPageURL\s*[:=]\s*['"]([^'"]+)['"]""")
+LOAD_PAGE_ANY = re.compile(r"""['"]((?:https?://[^'"]+)?[^'"]*p_p_resource_id=loadPage[^'"]*)['"]""")
+LOAD_PAGE_SIZE = 50
 
 
 class Liferay(Platform):
@@ -51,23 +68,70 @@ class Liferay(Platform):
         ".asset-links", ".related", ".related-news", ".tin-lien-quan", ".other-news", ".tin-khac", ".print-share",
         ".lfr-meta-actions",
     )
-    title = (".title-news h1", ".asset-full-content h1.title", ".asset-publisher-detail h1", "h3.header-title",
-             "h1:not(.portlet-title)")
-    published = (".title-news .date-news", ".title-news .date", ".date-news", ".news-date", ".asset-full-content .date",
-                 ".asset-metadata .metadata-publish-date", ".more-info")
-    summary = (".title-news .sapo", ".journal-content-article .sapo", ".sapo", ".news-sapo", ".asset-summary")
-    body = (".journal-content-article", ".asset-full-content .asset-content", ".asset-content")
+    article_url_patterns = (
+        r"(?:^|/)-/(?!asset_publisher/[^/?#]+/?(?:$|\?))[^?#]+",  # /web/<site>/-/<slug>, /-/<slug>, /-/details/...
+        r"/web/[^/?#]+/w/[^/?#]+",  # Liferay 7.4: /vi/web/hcm/w/<slug>
+        r"[?&]_[^=&]*_(?:articleId|urlTitle)=",
+    )
+    listing_url_patterns = (
+        r"[?&]p_p_id=", r"_cur=\d+", r"p_p_resource_id=loadPage",
+        r"^/(?:[a-z]{2}(?:_[A-Z]{2})?/)?web/[^/?#]+(?:/[^/?#-][^/?#]*)*/?(?:$|\?)",
+        r"^/[^/?#]+/?(?:$|\?)",  # friendly page URLs: /chinh-tri, /tin-t%E1%BB%A9c-s%E1%BB%B1-ki%E1%BB%87n-all-
+    )
+    feed_url_patterns = (r"/rss/-/asset_publisher/", r"(?:^|/)rss(?:/|\.|$)|\.rss$")
+    signature_url_patterns = (
+        r"/-/asset_publisher/", r"/web/[^/?#]+/-/", r"/web/[^/?#]+/w/", r"[?&]p_p_id=", r"_INSTANCE_\w+_cur=",
+        r"/-/details/\d+/", r"^/documents/\d+/\d+/", r"^/documents/d/[^/]+/", r"^/image/journal/article\?img_id=",
+        r"p_p_resource_id=", r"_WAR_\w+portlet", r"^/(?:[a-z]{2}(?:_[A-Z]{2})?/)?web/guest(?:/|$)",
+    )
+
+    title = (".title-news h1", "h1#contentDetailTitleId", ".title-divvv", ".asset-full-content h1.title",
+             ".asset-publisher-detail h1", "h3.header-title", "h1:not(.portlet-title)")
+    published = (".title-news .date-news", ".title-news .date", ".date-news", ".sp-dislaydate", ".news-date",
+                 ".asset-full-content .date", ".asset-metadata .metadata-publish-date", ".more-info")
+    summary = (".title-news .sapo", "div#sapoDetailId", ".text-summary", ".journal-content-article .sapo", ".sapo",
+               ".news-sapo", ".asset-summary")
+    body = (".journal-content-article", "div#contentDetail", ".asset-full-content .asset-content", ".asset-content")
     author = (".journal-content-article .author", ".asset-full-content .author")
     tags = (".taglib-asset-tags-summary a", ".asset-tags a")
     attachments = (".journal-content-article a[href*='/documents/']", ".asset-full-content a[href*='/documents/']")
     category = (".breadcrumbs a", ".breadcrumb a")
     listing_links = (
-        ".portlet-asset-publisher a[href*='/web/guest/-/'], .portlet-asset-publisher a[href*='/-/asset_publisher/']",
+        ".portlet-asset-publisher a[href*='/-/'], .portlet-asset-publisher a[href*='/w/']",
+        ".news-items .news-item a[href*='/-/'], .news-items .news-item a[href*='/w/']",
     )
-    next_page = (".lfr-pagination-buttons a", ".taglib-page-iterator .page-links a")
-    article_url_re = r"/(?:web/guest/)?-/(?:asset_publisher/[^/?#]+/content/)?[^/?#]+"
+    next_page = (".lfr-pagination-buttons a", ".taglib-page-iterator .page-links a", ".pagination a")
 
     # -- listing -----------------------------------------------------------------------------------------
+
+    def parse_listing(self, response: TextResponse) -> ListingPage:
+        """A listing page, or the JSON page of a ``loadPage`` resource (bacninh.gov.vn)."""
+        data = _json(response)
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            return self.load_page_listing(response, data)
+        return super().parse_listing(response)
+
+    def load_page_listing(self, response: TextResponse, data: dict[str, Any]) -> ListingPage:
+        """Entries of a ``loadPage`` JSON answer and the request for the following page."""
+        referer = response.meta.get("load_page_of") or response.url
+        entries = []
+        for item in data["items"]:
+            if not isinstance(item, dict):
+                continue
+            url = item.get("urlDetail")
+            if not url and item.get("id"):
+                url = (f"{referer.split('?', 1)[0]}?p_p_id=newsbycategory_WAR_bacninhportlet&p_p_lifecycle=0"
+                       f"&_newsbycategory_WAR_bacninhportlet_articleId={item['id']}")
+            if url:
+                entries.append(ListingEntry(url=response.urljoin(str(url)), title=item.get("title") or None,
+                                            published=item.get("createdDate") or None))
+        params = dict(parse_qsl(urlsplit(response.url).query, keep_blank_values=True))
+        page = int(params.get("pageNum") or 1)
+        total = int(data.get("totalPageNum") or 0)
+        requests = []
+        if entries and page < total:
+            requests.append(Request(_with_params(response.url, pageNum=page + 1), meta={"load_page_of": referer}))
+        return ListingPage(entries=entries, next_requests=requests, article_links=len(entries))
 
     def listing_entries(self, response: TextResponse, sel: Selector) -> list:
         """Asset publisher links, without the publisher's own "more"/paging links."""
@@ -79,7 +143,7 @@ class Liferay(Platform):
                                            -len(p.css(links))))
         scope = publishers[0] if publishers and len(publishers) > 1 else sel
         entries = super().listing_entries(response, scope)
-        kept = [e for e in entries if "p_p_id=" not in e.url and "_cur=" not in e.url]
+        kept = [e for e in entries if "_cur=" not in e.url and self.classify_url(e.url) == "article"]
         # An item has an image link and a title link to the same URL: keep the title of either.
         titles = {response.urljoin(a.attrib["href"]): inline_text(a.root) for a in sel.css("a[href]")
                   if inline_text(a.root)}
@@ -88,7 +152,14 @@ class Liferay(Platform):
         return kept
 
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
-        """The next listing page: a real pager href, else a ``_cur`` URL for the discovered portlet instance."""
+        """The next listing page: a real pager href, else a ``_cur`` URL for the discovered portlet instance;
+        a page whose list comes from a ``loadPage`` resource asks that resource for its first JSON page."""
+        load = LOAD_PAGE_URL.search(response.text) or LOAD_PAGE_ANY.search(response.text)
+        if load:
+            url = _with_params(response.urljoin(load.group(1).replace("&amp;", "&")), pageNum=1,
+                               recordPerPage=LOAD_PAGE_SIZE, keyword="")
+            yield Request(url, meta={"load_page_of": response.url})
+            return
         for css in self.selectors["next_page"]:
             for a in sel.css(css):
                 label = inline_text(a.root).lower()
@@ -165,3 +236,23 @@ class Liferay(Platform):
         """Labels and metadata first, then the bold last paragraph of the article."""
         return [*super().author_candidates(page),
                 ("heuristic:byline", lambda: trailing_byline(page, self.selectors["body"]))]
+
+
+def _json(response: TextResponse) -> Any:
+    """The decoded body of a JSON answer, else ``None``."""
+    ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
+    text = response.text.lstrip()
+    if "json" not in ctype and not text.startswith("{"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _with_params(url: str, **params: Any) -> str:
+    """``url`` with ``params`` set (replacing any of the same name)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, str(v)) for k, v in params.items()]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))

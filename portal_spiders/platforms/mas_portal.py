@@ -41,5 +41,7 @@ class MasPortal(Platform):
     category = (".breadcrumb-container a", ".breadcrumb a", ".news-detail .category")
     listing_links = (".list-news .item h3 a", ".list-news a.title", ".news-list h3 a", ".ms-webpart-zone h3 a")
     next_page = ("a.next", ".pager a.next", "a[rel=next]")
-    article_url_re = r"(?i)/pages/[^?]+\.aspx\?itemid=\d+"
+    article_url_patterns = (r"^/pages/[^?]+\.aspx\?(?:.*&)?itemid=\d+",)
+    listing_url_patterns = (r"^/pages/[^/?]+\.aspx$", r"/_api/web/lists/getbytitle\(")
+    signature_url_patterns = (r"^/KhoHinhAnh/", r"^/Style(?:%20| )Library/")
     title_suffix_re = r"\s+[-|–]\s+(?:Cổng|CỔNG|Trang|TRANG)\b.*$"

@@ -51,7 +51,19 @@ class NukeViet(Platform):
     category = (".breadcrumbs a",)
     listing_links = (".news_column h3 a", ".viewcat_list h3 a", ".news_column h2 a")
     next_page = ("ul.pagination li.active + li a", "a[rel=next]")
-    article_url_re = r"/(?:index\.php/)?[\w-]+/[\w-]+/[\w-]+-\d+\.html$"
+    # /index.php/<module>/<cat>/<slug>-<id>.html, rewritten /<module>/<cat>/<slug>-<id>.html, with a language prefix
+    # on multilingual installs (binhphuoc.gov.vn, now dongnai.gov.vn: /vi/news/tin-tuc-su-kien-421/<slug>-37146.html).
+    article_url_patterns = (r"^/(?:index\.php/)?(?:[a-z]{2}/)?[\w-]+/[\w%-]+/[\w%-]+-\d+\.html$",)
+    listing_url_patterns = (
+        r"^/(?:index\.php/)?(?:[a-z]{2}/)?[\w-]+/(?:[\w%-]+/)?(?:page-\d+/?)?$",  # module or category, /page-N
+        r"^/(?:index\.php/)?(?:[a-z]{2}/)?[\w-]+/tag/[^/?#]+(?:/page-\d+)?/?$",
+    )
+    feed_url_patterns = (r"^/(?:index\.php/)?(?:[a-z]{2}/)?(?:[\w-]+/)?rss(?:/|$)",)
+    signature_url_patterns = (
+        r"^/uploads/(?:[\w-]+/)?news/\d{4}[_/]\d{2}/", r"^/index\.php/[\w-]+/", r"/tag/[^/?#]+/page-\d+/?$",
+        r"^/(?:[a-z]{2}/)?news/[\w-]+-\d+/", r"^/(?:index\.php/)?(?:[a-z]{2}/)?[\w-]+/[\w%-]+/[\w%-]+-\d+\.html$",
+        r"^/(?:index\.php/)?(?:[a-z]{2}/)?[\w-]+/rss/[\w-]+/?$",
+    )
 
     def author_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
         # Longest label first: "Tác giả" would otherwise match "Tác giả bài viết:" and return "bài viết:".

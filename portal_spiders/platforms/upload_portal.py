@@ -46,7 +46,11 @@ class UploadPortal(Platform):
     category = (".breadcrumb a",)
     listing_links = ("a.article-title",)
     next_page = ("a.next", ".pagination a.next", "a[rel=next]")
-    article_url_re = r"/[a-z0-9-]+/[a-z0-9-]+(?:-\d{4,}|\.html)(?:\?|$)"
+    # Seen: /tin-tuc-su-kien/chuyen-de/tin-trong-nuoc/<slug>.html (laichau), /tin-tuc/<slug>.html?categoryId=
+    # (kcb.vn), /cai-cach-hanh-chinh/<slug>-610697 (namnhun), /he-thong-van-ban/.../<slug>-5058 (tulieuvankien).
+    article_url_patterns = (r"^/[a-z0-9-]+(?:/[a-z0-9-]+)*/[a-z0-9-]+(?:\.html|-\d{3,})(?:$|\?)",)
+    listing_url_patterns = (r"^/[a-z0-9-]+(?:/[a-z0-9-]+)*/?(?:$|\?)", r"^/api/Content/Article/", r"^/$")
+    signature_url_patterns = (r"^/upload/\d{7}/(?:\d{8}|fck)/",)
 
     def attachment_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
         return [*super().attachment_candidates(page),
