@@ -91,7 +91,7 @@ def test_fixture(case: Path) -> None:
 def test_fixture_says_what_it_is(case: Path) -> None:
     """Each fixture is labelled real (with the public copy it came from) or hand-written (with what it follows)."""
     provenance = json.loads(case.read_text(encoding="utf-8")).get("provenance") or {}
-    assert provenance.get("kind") in {"real", "hand-written"}, f"{case.name}: provenance.kind must be real or hand-written"
+    assert provenance.get("kind") in {"real", "hand-written"}, f"{case.name}: provenance.kind is real or hand-written"
     if provenance["kind"] == "real":
         for key in ("repository", "path", "commit", "trimmed"):
             assert provenance.get(key), f"{case.name}: a real fixture records its {key}"
