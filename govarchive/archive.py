@@ -629,6 +629,7 @@ class Archive:
                 self.db["articles"].update(existing["id"], seen)
                 self._update_files(existing["id"], item)
                 self._restore(existing, now)
+                article_id = existing["id"]
                 outcome = "unchanged"
             else:
                 row = {k: item.get(k) for k in (
@@ -662,8 +663,24 @@ class Archive:
                 self._write_attachments(article_id, item.get("attachments") or [], item.get("images") or [],
                                         item.get("files"))
                 self._index_article(article_id, row, previous=existing)
+            if item.get("document"):  # legal documents: the properties can change (status) while the text does not
+                self._write_document(article_id, item["document"])
         self._touch()
         return outcome
+
+    def _write_document(self, article_id: int, document: dict[str, Any]) -> None:
+        from portal_spiders.text import document_number_key
+
+        row = {key: document.get(key) for key in ("number", "doc_type", "issuer", "signer", "issued", "effective",
+                                                   "status")}
+        row.update(article_id=article_id, number_key=document_number_key(document.get("number")),
+                   fields=_json(document.get("fields") or {}))
+        self.db["documents"].upsert(row, pk="article_id")
+
+    def document(self, article_id: int) -> dict[str, Any] | None:
+        """The legal-document row of an article (``None`` for news)."""
+        rows = list(self.db["documents"].rows_where("article_id = ?", [article_id]))
+        return rows[0] if rows else None
 
     def _syndication_source(self, content_hash: str, portal: str) -> int | None:
         row = self.db.execute(

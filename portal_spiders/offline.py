@@ -42,9 +42,12 @@ def choose_platform(url: str, html: str, forced: str | None = None) -> Choice:
     portal = portal_for_host(host_of(url))
     if forced:
         cls = get_platform(forced)
-        return Choice(cls(portal.selectors if portal and portal.platform == forced else None), portal, "forced")
+        own = portal is not None and portal.platform == forced
+        return Choice(cls(portal.selectors if own else None, options=portal.platform_options if own else None),
+                      portal, "forced")
     if portal is not None:
-        return Choice(get_platform(portal.platform)(portal.selectors), portal, "registry")
+        return Choice(get_platform(portal.platform)(portal.selectors, options=portal.platform_options), portal,
+                      "registry")
     detected = detect_platform(html)
     if detected is not None:
         return Choice(detected(), None, "fingerprint")

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from parsel import Selector
 from scrapy import Request
 from scrapy.http import TextResponse
+from w3lib.url import safe_url_string
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
@@ -408,7 +409,7 @@ class Document(Platform):
             target = download_target(href) if "downloadfile" in href.lower() else href
             if not target or not re.search(r"(?i)/Lists/vbpq/Attachments/|/FileData/", target):
                 continue
-            url = page.response.urljoin(target)
+            url = safe_url_string(page.response.urljoin(target))
             text = inline_text(a.root)
             name = text if text and text.lower() not in GENERIC_LINK_TEXT else unquote(url.rsplit("/", 1)[-1])
             if url in seen:

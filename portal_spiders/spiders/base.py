@@ -24,7 +24,7 @@ from portal_spiders.discovery import parse_feed, parse_sharepoint_list, parse_si
 from portal_spiders.incremental import ListingWalk
 from portal_spiders.items import ArticleRemoval, PageFailure
 from portal_spiders.platforms import ExtractionError, ListingEntry, get_platform
-from portal_spiders.platforms.base import Platform
+from portal_spiders.platforms.base import Platform, sparse_listing
 from portal_spiders.registry import PortalConfig
 from portal_spiders.removals import recheck_targets, removal_for_error, removal_for_response
 from portal_spiders.urls import canonical_url
@@ -48,7 +48,8 @@ class PortalSpider(scrapy.Spider):
                  since: str | None = None, refresh_days: str | int | None = None, recheck: str | bool | None = None,
                  recheck_days: str | int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.platform: Platform = get_platform(self.portal.platform)(self.portal.selectors)
+        self.platform: Platform = get_platform(self.portal.platform)(self.portal.selectors,
+                                                                     options=self.portal.platform_options)
         self.max_pages = int(max_pages) if max_pages else self.portal.max_pages
         self.allowed_domains = [h.removeprefix("www.") for h in self.portal.hosts]
         self.seen_articles: set[str] = set()
@@ -118,7 +119,7 @@ class PortalSpider(scrapy.Spider):
                 failure = {**failure, "url": json.loads(failure["extra"] or "{}").get("article_url") or ""}
                 if not failure["url"]:
                     continue
-            key = canonical_url(failure["url"], case_insensitive_path=self.platform.case_insensitive_paths)
+            key = self.platform.canonical_url(failure["url"])
             if key in self.seen_articles:
                 continue
             self.seen_articles.add(key)
@@ -169,6 +170,13 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("govarchive/listing_pages_with_links")
         if response.meta.get("recheck_probe"):
             return
+        if sparse_listing(listing):
+            # A handful of links where the page shows dozens: the listing zone was missed (a sidebar read instead).
+            self.crawler.stats.inc_value("govarchive/listing_sparse")
+            self.crawler.stats.set_value("govarchive/listing_sparse_example",
+                                         f"{response.url}: {len(listing.entries)} of {listing.article_links} links")
+            self.logger.warning("listing page %s yields %d article links but shows %d", response.url,
+                                len(listing.entries), listing.article_links)
         if not listing.entries:
             self.crawler.stats.inc_value("govarchive/empty_listing_pages")
             # An empty first page means broken selectors; an empty later page is how some pagers end.
@@ -225,7 +233,7 @@ class PortalSpider(scrapy.Spider):
         """Requests for the listed articles this crawl wants (:class:`ListingWalk`), each once per run."""
         category = response.meta.get("category", response.url)
         for entry in entries:
-            key = canonical_url(entry.url, case_insensitive_path=self.platform.case_insensitive_paths)
+            key = self.platform.canonical_url(entry.url)
             wanted = self.walk.wants(category, key, entry.published) if self.walk is not None else True
             if key in self.seen_articles:
                 continue
@@ -284,8 +292,44 @@ class PortalSpider(scrapy.Spider):
             yield removal
             return
         item.capture = response.meta.get("warc")
+        views = self.platform.document_views(item, response)  # type: ignore[arg-type]
+        if views:  # a legal document: its other views are fetched and merged before the record leaves the spider
+            yield self.view_request(item, views)
+            return
         self.crawler.stats.inc_value("govarchive/articles_parsed")
         yield item
+
+    def view_request(self, item: Any, views: list[str]) -> scrapy.Request:
+        """The request for the next view of a document (its properties ...), carrying the record so far."""
+        return scrapy.Request(views[0], callback=self.parse_document_view, errback=self.document_view_failed,
+                              dont_filter=True, cb_kwargs={"item": item, "pending": views[1:]},
+                              meta={"document": item.url})
+
+    def parse_document_view(self, response: Response, item: Any, pending: list[str]) -> Iterator[Any]:
+        """Merge one further view into the document; the record is emitted once every view is in."""
+        try:
+            self.platform.merge_view(item, response)  # type: ignore[arg-type]
+        except Exception as exc:
+            reason = f"document view {response.url}: {exc}"
+            yield self.failure(item.source_url or item.url, "parse", reason, status=response.status)
+            return
+        if pending:
+            yield self.view_request(item, pending)
+            return
+        self.crawler.stats.inc_value("govarchive/articles_parsed")
+        yield item
+
+    def document_view_failed(self, failure: Failure) -> Iterator[PageFailure]:
+        """A view of a document could not be fetched: no partial record is stored; the document is a failure
+        (retried by the next run), named with the view that failed."""
+        request = failure.request  # type: ignore[attr-defined]
+        item = request.cb_kwargs["item"]
+        response = getattr(failure.value, "response", None)
+        status = response.status if response is not None else None
+        reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.crawler.stats.inc_value("govarchive/failures/document_view")
+        yield self.failure(item.source_url or item.url, "download", f"document view {request.url}: {reason}",
+                           status=status)
 
     # -- failures ------------------------------------------------------------------------------------------
 
