@@ -7,8 +7,9 @@ A portal is flagged when its latest run did not finish, found no article (or non
 some), lost field coverage (``published``/``body_text`` on fewer than 90% of items, or any field more than 20
 points under the portal's median), took a field from another kind of source than usual (the title from a
 fallback instead of the platform's selectors: the page layout changed), had an error spike (more than 20% of
-pages failed, or failures well above the portal's median), failed spidermon checks, or is older than
-``--stale-days``. Exit code 1 when any portal is flagged, so cron/systemd/alerting can react; ``--json FILE``
+pages failed, or failures well above the portal's median), failed spidermon checks, read listing pages that
+found a handful of article links where the page shows dozens (a missed listing zone: a sidebar read instead of
+the list), or is older than ``--stale-days``. Exit code 1 when any portal is flagged, so cron/systemd/alerting can react; ``--json FILE``
 writes the report for other tools.
 """
 
@@ -103,6 +104,17 @@ def _source_drift(latest: dict[str, Any], history: list[dict[str, Any]]) -> list
     return problems
 
 
+def _sparse_listings(latest: dict[str, Any]) -> list[str]:
+    """Listing pages whose links were mostly missed (``govarchive/listing_sparse``, counted by the spider)."""
+    stats = _json_field(latest, "stats")
+    sparse = int(stats.get("govarchive/listing_sparse") or 0)
+    if not sparse:
+        return []
+    example = stats.get("govarchive/listing_sparse_example")
+    return [f"{sparse} listing page(s) found a handful of the article links they show"
+            + (f" (e.g. {example})" if example else "") + ": listing zone missed?"]
+
+
 def _json_field(run: dict[str, Any], key: str) -> dict[str, Any]:
     try:
         value = json.loads(run.get(key) or "null")
@@ -154,6 +166,7 @@ def assess(latest: dict[str, Any], history: list[dict[str, Any]], *, now: dateti
         past_failed = statistics.median(int(r.get("items_failed") or 0) for r in history)
         if failed > max(5, 3 * past_failed):
             problems.append(f"error spike: {failed} failed pages (median {past_failed:g})")
+    problems.extend(_sparse_listings(latest))
     monitors = _json_field(latest, "monitor_results")
     problems.extend(f"monitor failed: {name}" for name in monitors.get("failed") or [])
     started = _parse_time(latest.get("started_at"))

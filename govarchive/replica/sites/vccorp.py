@@ -72,8 +72,8 @@ class VCCorpSite(ReplicaSite):
                 return None
             articles, _ = self.page_of(self.group(index), int(m.group(2)))
             return self.html(self.items(articles))
-        if path == "/rss/home.rss":
-            return self.rss()
+        if path == "/rss/home.rss" or path in {urlsplit(f).path for f in self.portal.feeds}:
+            return self.rss()  # section feeds (``/rss/kinh-te.rss`` ...) carry the same items here
         for index, zone in enumerate(self.zones()):
             if path == zone:
                 return self.html(self.zone_page(index))
