@@ -40,7 +40,8 @@ def _moved_layout() -> HtmlResponse:
     stream = "".join(f'<div class="box-stream-item"><a class="box-stream-link-title" '
                      f'href="/noi-bat-{i}-102260301090000{i:03d}.htm">Nổi bật {i}</a></div>' for i in range(3))
     moved = "".join(f'<article class="new-layout-item"><h3>{link(i)}</h3></article>' for i in range(10, 40))
-    body = f'<html><body><div class="box-stream">{stream}</div><section class="new-layout">{moved}</section></body></html>'
+    body = (f'<html><body><div class="box-stream">{stream}</div>'
+            f'<section class="new-layout">{moved}</section></body></html>')
     return HtmlResponse(url=ZONE, body=body.encode(), encoding="utf-8", request=Request(ZONE))
 
 

@@ -9,8 +9,8 @@ points under the portal's median), took a field from another kind of source than
 fallback instead of the platform's selectors: the page layout changed), had an error spike (more than 20% of
 pages failed, or failures well above the portal's median), failed spidermon checks, read listing pages that
 found a handful of article links where the page shows dozens (a missed listing zone: a sidebar read instead of
-the list), or is older than ``--stale-days``. Exit code 1 when any portal is flagged, so cron/systemd/alerting can react; ``--json FILE``
-writes the report for other tools.
+the list), or is older than ``--stale-days``. Exit code 1 when any portal is flagged, so cron/systemd/alerting
+can react; ``--json FILE`` writes the report for other tools.
 """
 
 from __future__ import annotations

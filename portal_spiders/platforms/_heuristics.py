@@ -24,6 +24,9 @@ def strip_view_counter(text: str | None) -> str | None:
     return VIEW_COUNTER.sub("", text).strip(" |•·-") or None
 
 
+SOURCE_CREDIT = re.compile(r"^(?:Nguồn|Theo)\s*:", re.I)
+
+
 def trailing_byline(page: ArticlePage, body_selectors: tuple[str, ...], *, max_words: int = 8) -> str | None:
     """The author name written as the last short paragraph of the body (``<p>Minh Thư</p>``).
 
@@ -35,6 +38,10 @@ def trailing_byline(page: ArticlePage, body_selectors: tuple[str, ...], *, max_w
         return None
     paragraphs = [p for p in body.iter("p") if inline_text(p)
                   and not any(a.tag in {"figure", "figcaption"} for a in p.iterancestors())]
+    # A source credit may follow the byline ("Vũ Phương Nhi" then "Nguồn: http://baochinhphu.vn/...", on a real
+    # ncov.moh.gov.vn page).
+    while len(paragraphs) > 2 and SOURCE_CREDIT.match(inline_text(paragraphs[-1])):
+        paragraphs.pop()
     if len(paragraphs) < 2:
         return None
     last = paragraphs[-1]

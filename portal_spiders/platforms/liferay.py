@@ -44,7 +44,7 @@ from portal_spiders.platforms._heuristics import (
     summary_with_bold_lead,
     trailing_byline,
 )
-from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
+from portal_spiders.platforms.base import DATE_HINT, ArticlePage, ListingEntry, ListingPage, Platform, inline_text
 
 NEXT_LABELS = re.compile(r"^(?:tiếp|tiếp theo|trang sau|sau|next|›|»|→)", re.I)
 PORTLET_ID = re.compile(r"^(?:p_p_id_|portlet_)(?P<id>.+?_INSTANCE_[A-Za-z0-9]+)_?$")
@@ -67,7 +67,12 @@ class Liferay(Platform):
         ".lfr-pagination-buttons", ".taglib-page-iterator", ".taglib-social-bookmarks", ".taglib-ratings",
         ".asset-links", ".related", ".related-news", ".tin-lien-quan", ".other-news", ".tin-khac", ".print-share",
         ".lfr-meta-actions",
+        # Screen-reader-only headings: a real ncov.moh.gov.vn page's first <h1> is "Product Admin Menu".
+        ".sr-only", ".hide-accessible",
     )
+    #: Date lines inside the article body (a real ncov.moh.gov.vn detail opens its body with
+    #: ``<span class="text-ngayxam-page">(Thứ bảy, 22/05/2021 11:38)</span>``): read, then kept out of the body.
+    body_date_lines: ClassVar[tuple[str, ...]] = (".text-ngayxam-page",)
     article_url_patterns = (
         r"(?:^|/)-/(?!asset_publisher/[^/?#]+/?(?:$|\?))[^?#]+",  # /web/<site>/-/<slug>, /-/<slug>, /-/details/...
         r"/web/[^/?#]+/w/[^/?#]+",  # Liferay 7.4: /vi/web/hcm/w/<slug>
@@ -86,7 +91,8 @@ class Liferay(Platform):
     )
 
     title = (".title-news h1", "h1#contentDetailTitleId", ".title-divvv", ".asset-full-content h1.title",
-             ".asset-publisher-detail h1", "h3.header-title", "h1:not(.portlet-title)")
+             ".asset-full-content .asset-title", ".asset-publisher-detail h1", "h3.header-title",
+             "h1:not(.portlet-title)")
     published = (".title-news .date-news", ".title-news .date", ".date-news", ".sp-dislaydate", ".news-date",
                  ".asset-full-content .date", ".asset-metadata .metadata-publish-date", ".more-info")
     summary = (".title-news .sapo", "div#sapoDetailId", ".text-summary", ".journal-content-article .sapo", ".sapo",
@@ -217,7 +223,22 @@ class Liferay(Platform):
                 return strip_view_counter(value) if isinstance(value, str) else value
             return call
 
-        return [(source, uncounted(fn)) for source, fn in super().date_candidates(page)]
+        inline = [(f"css:{css}", lambda css=css: page.css_block_text(css)) for css in self.body_date_lines]
+        return [(source, uncounted(fn)) for source, fn in [*inline, *super().date_candidates(page)]]
+
+    def _listing_date(self, link: Selector) -> str | None:
+        """The whole date element beside a listing link (``<small>Thứ hai, 24/05/2021, 20:22</small>``), else
+        the base class's window of text around the first date."""
+        node = link.root
+        for _ in range(3):
+            node = node.getparent()
+            if node is None:
+                break
+            for el in node.iter("small", "time", "span", "p", "div"):
+                text = inline_text(el)
+                if len(text) <= 40 and DATE_HINT.search(text) and el.find(".//a") is None:
+                    return text
+        return super()._listing_date(link)
 
     def summary_candidates(self, page: ArticlePage) -> list[tuple[str, Callable[[], Any]]]:
         """Sapo selectors, then the bold first paragraph of the article (moh.gov.vn), then metadata."""
