@@ -13,6 +13,15 @@ from a JSON resource (``loadPageURL`` … ``p_p_resource_id=loadPage``, paramete
 answer ``{"items": [{"urlDetail", "id", "title", "createdDate"}], "totalPageNum"}``); details
 ``h1#contentDetailTitleId``, ``div#sapoDetailId``, ``div#contentDetail`` (scraper-reported).
 
+Seen on real pages (ncov.moh.gov.vn detail and "Chỉ đạo điều hành" listing saved in 2021; fixtures
+``tests/fixtures/liferay/ncov-moh-*``): the detail is an ``.asset-full-content`` whose title is
+``h4.component-title span.asset-title`` — the page's first ``<h1>`` is the screen-reader "Product Admin Menu"
+(``.sr-only``/``.hide-accessible`` are removed) —, whose body ``.journal-content-article`` opens with the date line
+``<span class="text-ngayxam-page">(Thứ bảy, 22/05/2021 11:38)</span>`` (read, then kept out of the body) and a
+bold lead, and ends with a bold byline and a "Nguồn:" credit; a "Tin đọc nhiều" most-viewed publisher sits beside
+it. The listing is an asset publisher with a featured ``h2`` item and ``a.text-tletin`` items, each with
+``<small class="text-muted">Thứ hai, 24/05/2021, 20:22</small>``, and a real pager href.
+
 Known (field guide §2.5, scraper-reported for bacgiang.gov.vn): listings are ``.portlet-asset-publisher``
 blocks whose article links contain ``/web/guest/-/`` or ``/-/asset_publisher/``; the detail title is
 ``.title-news h1`` (the portlet's own ``h1.portlet-title`` is chrome), the body ``.journal-content-article``,
