@@ -123,3 +123,11 @@ def numbered_next_link(sel: Selector) -> Selector | None:
     else:
         current = next(n for n in range(1, max(links) + 2) if n not in links)
     return links.get(current + 1)
+
+
+def numbered_next_request(platform: Any, response: Any, sel: Selector) -> Any:
+    """The request for :func:`numbered_next_link` (a postback replayed as the page's own form posts it), or ``None``."""
+    numbered = numbered_next_link(sel)
+    if numbered is None:
+        return None
+    return platform._next_request(response, (numbered.attrib.get("href") or "").strip())

@@ -24,7 +24,7 @@ from scrapy.http import TextResponse
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
-from portal_spiders.platforms._heuristics import numbered_next_link, strip_view_counter, summary_with_bold_lead
+from portal_spiders.platforms._heuristics import numbered_next_request, strip_view_counter, summary_with_bold_lead
 from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
 from portal_spiders.text import clean_multiline, clean_text
 
@@ -144,11 +144,9 @@ class Generic(Platform):
             yield request
         if found:
             return
-        numbered = numbered_next_link(sel)
-        if numbered is not None:
-            request = self._next_request(response, (numbered.attrib.get("href") or "").strip())
-            if request is not None:
-                yield request
+        request = numbered_next_request(self, response, sel)
+        if request is not None:
+            yield request
 
     # -- article -----------------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from parsel import Selector
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from portal_spiders.platforms._heuristics import numbered_next_link
+from portal_spiders.platforms._heuristics import numbered_next_request
 from portal_spiders.platforms.base import ArticlePage, Platform
 
 DATE_PREFIX = re.compile(r"^\s*Đăng\s+ngày\s*[:：]?\s*", re.I)
@@ -86,12 +86,10 @@ class TanDan(Platform):
 
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
         """The next page number's link (a postback replayed as a POST), pager links, else ``?PageIndex=N+1``."""
-        numbered = numbered_next_link(sel)
-        if numbered is not None:
-            request = self._next_request(response, (numbered.attrib.get("href") or "").strip())
-            if request is not None:
-                yield request
-                return
+        request = numbered_next_request(self, response, sel)
+        if request is not None:
+            yield request
+            return
         found = False
         for request in super().next_page_requests(response, sel):
             found = True
