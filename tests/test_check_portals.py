@@ -93,7 +93,7 @@ def test_check_against_the_replica(replica, tmp_path: Path) -> None:
     assert report["listing"]["links"] == 5 and report["listing"]["next"] == "GET https://laichau.gov.vn/tin-tuc-su-kien?page=2"
     assert report["articles_read"] == 5 and report["fields"]["title"]["sources"] == {"css:h1.article-title": 5}
     assert "title" in good.stdout and "ok: title, published and body_text" in good.stdout
-    assert not archive.exists() and not Path(f"{archive}.lock").exists()  # nothing archived, nothing locked
+    assert list(tmp_path.iterdir()) == [report_file]  # nothing archived, locked, captured (WARC) or downloaded
 
     # Two of the five articles fail: 60% coverage is under the default 80% ...
     for url in report["tried"][:2]:

@@ -3,7 +3,7 @@
 Fetches **one** listing page (the portal's first start URL, or its first feed/sitemap/SharePoint list when it has
 no start URL, or ``--url``) and the first ``--articles`` articles it links (default 5), through the portal's own
 spider (same platform, selectors, politeness, TLS policy and robots.txt as a crawl; a legal document's properties
-view is fetched as in a crawl). Nothing is written: no archive, no lock, no crawl run.
+view is fetched as in a crawl). Nothing is written: no archive, no lock, no crawl run, no WARC capture, no files.
 
 It prints the listing page's result (article links read, article-shaped links the page shows, the next page the
 pager gives) and, per field, the share of the articles tried that have it and which source won it (``css:<selector>``
@@ -210,12 +210,16 @@ def run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {
         # Normalized and validated as in a crawl, but nothing is stored, locked or monitored.
         "ITEM_PIPELINES": {"pipelines.normalize.NormalizePipeline": 100, "pipelines.validate.ValidatePipeline": 200},
-        "EXTENSIONS": {}, "SPIDERMON_ENABLED": False, "LOG_LEVEL": args.log_level,
+        "EXTENSIONS": {}, "SPIDERMON_ENABLED": False, "WARC_ENABLED": False, "LOG_LEVEL": args.log_level,
     }
     if args.replica:
         overrides["REPLICA_URL"] = args.replica
     overrides.update(dict(args.settings))
-    process = CrawlerProcess(project_settings(overrides))
+    settings = project_settings(overrides)
+    # No WARC capture either (WARC_ENABLED off alone would still log the middleware as disabled).
+    settings.set("DOWNLOADER_MIDDLEWARES", {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                                            "portal_spiders.warc.WarcCaptureMiddleware": None}, priority="cmdline")
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(check_spider(SPIDERS[args.slug]))
     results: list[Any] = []
 
