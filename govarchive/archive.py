@@ -194,6 +194,7 @@ TABLES: dict[str, dict[str, Any]] = {
             # 1: every request went to an offline replica (REPLICA_URL), 0: to the real portals; NULL: recorded
             # before runs said which (0.1.0 archives), so unknown. An archive never mixes 1 and 0 (start_run).
             "replica": int,
+            "cause": str,  # what went wrong, in words: "DNS lookup failed for x.gov.vn" (portal_spiders/diagnosis.py)
         },
         "pk": "id",
         "not_null": {"portal", "started_at"},
@@ -513,7 +514,7 @@ class Archive:
 
     def finish_run(self, run_id: int, *, finish_reason: str, counts: dict[str, int], coverage: dict[str, float],
                    stats: dict[str, Any] | None = None, monitor_results: dict[str, Any] | None = None,
-                   complete: bool | None = None) -> None:
+                   complete: bool | None = None, cause: str | None = None) -> None:
         """Close a run row with its counts, coverage, finish reason and monitor results; commit everything.
 
         ``complete`` (default: ``finish_reason == "finished"``) must be true only when the run walked everything
@@ -529,6 +530,7 @@ class Archive:
             "coverage": _json(coverage),
             "stats": _json(stats or {}),
             "monitor_results": _json(monitor_results) if monitor_results is not None else None,
+            "cause": cause,
         }
         row.update({k: int(v) for k, v in counts.items()})
         self.db["crawl_runs"].update(run_id, row)

@@ -3,6 +3,10 @@
 Each sub-command is one module in :mod:`govarchive.commands` exposing ``register(subparsers)``; modules are
 discovered, so adding a command touches no shared file. Command modules import heavy dependencies (Scrapy,
 Datasette) inside their ``run`` function, so query commands never load the crawler.
+
+Bad input and failures never show a traceback: :func:`main` turns them into one line on stderr and the exit codes
+of :mod:`govarchive.checks` (0 ok, 1 problem found, 2 cannot do the job, 3 locked, 4 network down, 70 a bug,
+130 interrupted). ``GOVARCHIVE_DEBUG=1`` shows the traceback of a bug.
 """
 
 from __future__ import annotations
@@ -11,18 +15,39 @@ import argparse
 import importlib
 import os
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from govarchive import __version__
 from govarchive.archive import ArchiveError
+from govarchive.checks import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    BadInput,
+    check_archive_path,
+    check_text,
+    first_line,
+)
+from govarchive.paths import default_path
 
 DEFAULT_DB = "data/archive.db"
 
 
 def default_db() -> str:
-    """The archive path used when ``--db`` is not given: ``$GOVARCHIVE_DB`` or ``data/archive.db``."""
-    return os.environ.get("GOVARCHIVE_DB", DEFAULT_DB)
+    """The archive path used when ``--db`` is not given: ``$GOVARCHIVE_DB``, else ``data/archive.db`` of the
+    project (the directory of ``scrapy.cfg`` at or above the working directory), else of the working directory."""
+    return os.environ.get("GOVARCHIVE_DB") or default_path(DEFAULT_DB)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``govarchive crawl: error: ... (see govarchive crawl --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line and exit with code 2."""
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def add_db_argument(parser: argparse.ArgumentParser, *, default: str | None = None, help: str | None = None) -> None:
@@ -37,9 +62,12 @@ def add_db_argument(parser: argparse.ArgumentParser, *, default: str | None = No
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every discovered sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="govarchive",
         description="Scrape and archive Vietnamese government news portals into SQLite.",
+        epilog="exit codes: 0 ok; 1 a problem was found (a portal failed, unhealthy, no such article); 2 could not "
+               "do the job (bad input, unusable archive or output); 3 archive locked by another crawl; 4 network "
+               "down; 70 internal error (a bug); 130 interrupted. See docs/operations.md.",
     )
     parser.add_argument("--version", action="version", version=f"govarchive {__version__}")
     parser.add_argument("--db", default=None, metavar="PATH",
@@ -56,25 +84,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(prog: str, message: str, code: int = EXIT_ERROR) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``govarchive`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        for arg in argv:
+            check_text(arg, "argument")
+    except BadInput as exc:
+        return _fail("govarchive", str(exc))
     parser = build_parser()
     args = parser.parse_args(argv)
+    prog = f"govarchive {args.command}"
     if getattr(args, "db", None) is None:
         # A command may declare its own default archive, which wins over $GOVARCHIVE_DB: ``demo`` writes
-        # data/demo.db, never the (possibly real) archive the environment names.
-        args.db = getattr(args, "default_db", None) or os.environ.get("GOVARCHIVE_DB") or DEFAULT_DB
+        # data/demo.db, never the (possibly real) archive the environment names. Defaults are the project's
+        # (govarchive/paths.py), also from a subdirectory.
+        own = getattr(args, "default_db", None)
+        env_db = os.environ.get("GOVARCHIVE_DB")
+        args.db = default_path(own) if own else env_db or default_path(DEFAULT_DB)
+        args.db_is_default = bool(own) or not env_db
     try:
+        if os.path.isdir(args.db):  # every command: a directory is never an archive
+            check_archive_path(args.db, create=False)
         return int(args.func(args) or 0)
-    except ArchiveError as exc:  # a missing or non-archive --db: one clear line, exit 2
-        print(f"govarchive: error: {exc}", file=sys.stderr)
-        return 2
+    except (BadInput, ArchiveError) as exc:
+        return _fail(prog, str(exc))
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `govarchive export | head` closes the pipe early; that is not an error.
+        _silence_stdout()
         return 0
+    except sqlite3.DatabaseError as exc:
+        return _fail(prog, f"the archive {args.db} cannot be read ({first_line(exc)}); it may be damaged: "
+                           f"check it with `sqlite3 {args.db} 'pragma integrity_check'` and restore a backup")
+    except OSError as exc:
+        return _fail(prog, first_line(exc))
+    except Exception as exc:
+        from portal_spiders.registry import RegistryError
+
+        if isinstance(exc, RegistryError):
+            return _fail(prog, str(exc))
+        if os.environ.get("GOVARCHIVE_DEBUG"):
+            raise
+        return _fail(prog, f"internal error: {type(exc).__name__}: {first_line(exc)} (a bug: run again with "
+                           "GOVARCHIVE_DEBUG=1 for the traceback and report it)", EXIT_INTERNAL)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's exit flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -170,7 +170,8 @@ class StorePipeline:
 
     def store_failed(self, item: ArticleItem, exc: Exception) -> None:
         """Log and count an article the archive refused, and record it as a ``store`` failure if possible."""
-        logger.error("could not store %s: %r", item.url, exc, exc_info=exc)
+        logger.error("could not store %s: %r", item.url, exc, exc_info=exc,
+                     extra={"spider": self.crawler.spider})  # counted for this portal (portal_spiders/logcount.py)
         self.store_errors += 1
         self.counts["items_failed"] += 1
         self.crawler.stats.inc_value("govarchive/store_errors")
@@ -180,7 +181,8 @@ class StorePipeline:
                                         reason=f"{type(exc).__name__}: {exc}", run_id=self.run_id,
                                         extra={"canonical_url": item.url})
         except Exception:
-            logger.exception("could not record the store failure of %s either", item.url)
+            logger.exception("could not record the store failure of %s either", item.url,
+                             extra={"spider": self.crawler.spider})
 
     def close_spider(self) -> None:
         """Commit the last batch (the run row is closed on ``spider_closed``)."""
@@ -211,6 +213,7 @@ class StorePipeline:
         if complete:
             self.archive.clear_listing_failures(spider.name, before_run=self.run_id)
         self.archive.finish_run(self.run_id, finish_reason=reason, counts=counts, coverage=coverage, stats=keep,
-                                monitor_results=monitor_results, complete=complete)
+                                monitor_results=monitor_results, complete=complete,
+                                cause=stats.get("govarchive/cause"))  # portal_spiders.diagnosis, in words
         release_archive(self.archive)
         self.archive = None

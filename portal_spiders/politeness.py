@@ -16,6 +16,8 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
 
+from portal_spiders.interrupt import interruptible
+
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: str | bytes | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based)."""
@@ -40,7 +42,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         delay = backoff_delay(attempt, self.backoff_base, self.backoff_max, retry_after)
         if delay > 0:
             self.crawler.stats.inc_value("retry/backoff_seconds", delay)
-            await sleep(delay)
+            await interruptible(sleep(delay))  # "stop now" (second Ctrl-C) ends the wait
         return retry
 
     async def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:

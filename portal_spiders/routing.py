@@ -22,6 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
+from portal_spiders.interrupt import interruptible
 from portal_spiders.tls import PerHostTLSPolicy
 
 REPLICA_HEADER = "X-Replica-Host"
@@ -66,14 +67,14 @@ class RoutingDownloadHandler(BaseDownloadHandler):
         parts = urlsplit(request.url)
         host = (parts.hostname or "").lower()
         if not self._routed(host):
-            return await self.inner.download_request(request)
+            return await interruptible(self.inner.download_request(request))  # "stop now" cuts it short
         replica = urlsplit(self.replica)
         routed_url = urlunsplit((replica.scheme, replica.netloc, parts.path or "/", parts.query, ""))
         headers = request.headers.copy()
         headers[REPLICA_HEADER] = host
         headers["X-Replica-Scheme"] = parts.scheme
         routed = request.replace(url=routed_url, headers=headers)
-        response = await self.inner.download_request(routed)
+        response = await interruptible(self.inner.download_request(routed))
         return response.replace(url=request.url, request=request)
 
     async def close(self) -> None:

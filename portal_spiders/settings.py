@@ -6,12 +6,15 @@ Politeness first: these are slow public servers. Per-portal overrides come from 
 
 import os
 
+from govarchive.paths import default_path
+
 BOT_NAME = "govarchive"
 SPIDER_MODULES = ["portal_spiders.spiders"]
 NEWSPIDER_MODULE = "portal_spiders.spiders"
 
-# Where items are archived; `govarchive --db` and `-s ARCHIVE_DB=...` override it.
-ARCHIVE_DB = os.environ.get("GOVARCHIVE_DB", "data/archive.db")
+# Where items are archived; `govarchive --db` and `-s ARCHIVE_DB=...` override it. The default is data/archive.db
+# of the project (the directory of scrapy.cfg), also when `scrapy crawl` runs from a subdirectory.
+ARCHIVE_DB = os.environ.get("GOVARCHIVE_DB") or default_path("data/archive.db")
 ARCHIVE_BATCH_SIZE = 50  # articles per commit (WAL); a SIGKILL loses at most one uncommitted batch
 ARCHIVE_BATCH_SECONDS = 5.0
 # Incremental crawls stop reading a listing after this many consecutive articles archived by a complete run;
@@ -43,8 +46,13 @@ DOWNLOADER_MIDDLEWARES = {
     "portal_spiders.politeness.BackoffRetryMiddleware": 550,
     # no fetch of loopback/private/link-local/metadata addresses, every redirect hop included (outside the replica)
     "portal_spiders.addressguard.AddressGuardMiddleware": 60,
+    # counts each attempt's outcome per host (DNS, refused, TLS, HTTP status...) for the cause in words
+    "portal_spiders.diagnosis.DiagnosisMiddleware": 940,
     # WARC capture next to the downloader: the bytes as received, before decompression, redirects and retries
     "portal_spiders.warc.WarcCaptureMiddleware": 950,
+    # after "stop now" (second Ctrl-C, network down) a download fails at once instead of waiting in its host's
+    # slot for the politeness delay; last in line, so requests that waited for robots.txt are caught too
+    "portal_spiders.interrupt.InterruptMiddleware": 990,
 }
 # Scrapy's 1 GiB default let a gzip bomb through; legal full texts reach ~1 MB, article pages ~340 KB.
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
@@ -71,13 +79,25 @@ REPLICA_HOSTS: list[str] = []  # empty: route every host to the replica when REP
 DOWNLOAD_VERIFY_CERTIFICATES = True
 TLS_POLICIES: dict[str, dict[str, object]] = {}
 
-# Per-run checks with spidermon at spider close (portal_spiders/monitors.py); results go to crawl_runs.
+# Per-run checks with spidermon at spider close (portal_spiders/monitors.py); results go to crawl_runs, in words.
 SPIDERMON_ENABLED = True
 EXTENSIONS = {
     "portal_spiders.archive_lock.ArchiveLockExtension": 0,  # one crawl at a time per archive (<db>.lock)
     "portal_spiders.replica_guard.ReplicaGuardExtension": 1,  # replica runs: said loudly, never mixed with real ones
-    "spidermon.contrib.scrapy.extensions.Spidermon": 500,
+    # log_count/* per portal, not per process (several portals share a `govarchive crawl` process)
+    "scrapy.extensions.logcount.LogCount": None,
+    "portal_spiders.logcount.PortalLogCount": 0,
+    # the cause of a bad run in words (govarchive/cause); before spidermon and the store read it
+    "portal_spiders.diagnosis.DiagnosisExtension": 100,
+    # spidermon, logging one plain line per failed check instead of assertion blocks and Spider.log()
+    "portal_spiders.monitors.PlainSpidermon": 500,
 }
+# Progress lines of `scrapy crawl` (Scrapy's LogStats): every 15 s instead of every minute.
+LOGSTATS_INTERVAL = 15.0
+# `scrapy crawl` with the project's checks (spider arguments, settings, archive path and lock: one line each).
+COMMANDS_MODULE = "portal_spiders.commands"
+# A malformed portals.toml stops `scrapy list`/`crawl` with one line naming the file, entry and key.
+SPIDER_LOADER_CLASS = "portal_spiders.loader.PortalSpiderLoader"
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["portal_spiders.monitors.SpiderCloseMonitorSuite"]
 SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
 SPIDERMON_MAX_ERRORS = 10  # ERROR log lines (parser crashes, retries given up) per run
@@ -90,6 +110,19 @@ SPIDERMON_FIELD_COVERAGE_RULES = {
 }
 SPIDERMON_MIN_ARTICLES = 1
 GOVARCHIVE_MAX_FAILED_SHARE = 0.2
+# Send a failed run to e-mail/webhook from inside the crawl (spidermon action; channels from GOVARCHIVE_SMTP_*,
+# GOVARCHIVE_EMAIL_*, GOVARCHIVE_WEBHOOK_URL). Off: `govarchive health --notify` is the usual alert path.
+GOVARCHIVE_NOTIFY_FAILED_RUNS = False
+
+# A host that never answered and failed at the network level (DNS, refused, timeout, TLS) on a request's last retry
+# is skipped for the rest of the run: its other pages are recorded as failures at once (the next run tries again).
+GOVARCHIVE_SKIP_DEAD_HOSTS = True
+
+# `govarchive crawl`: a second Ctrl-C, or this many seconds after the first, cuts in-flight requests short.
+GOVARCHIVE_STOP_GRACE_SECONDS = 3.0
+# `govarchive crawl`: when this many hosts failed at the network level and none answered, the network is down:
+# say so once and stop every portal (exit code 4).
+GOVARCHIVE_NETWORK_DOWN_HOSTS = 3
 
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,

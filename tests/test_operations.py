@@ -113,7 +113,10 @@ def test_crawl_judges_runs() -> None:
             "items_failed": 1, "monitor_results": json.dumps({"failed": []})}
     assert judge("p", base, max_failed_share=0.2).ok
     assert judge("p", None, max_failed_share=0.2).problems == ["did not start (see the log)"]
-    assert "finish reason shutdown" in judge("p", {**base, "finish_reason": "shutdown"}, max_failed_share=0.2).problems
+    interrupted = judge("p", {**base, "finish_reason": "shutdown"}, max_failed_share=0.2)
+    assert interrupted.ok and interrupted.result == "interrupted"  # Ctrl-C is not a failure: the next run resumes
+    assert "finish reason closespider_timeout" in judge(
+        "p", {**base, "finish_reason": "closespider_timeout"}, max_failed_share=0.2).problems
     empty = judge("p", {**base, "items_new": 0, "items_unchanged": 0, "items_failed": 0}, max_failed_share=0.2)
     assert empty.problems == ["no articles"]
     assert judge("p", {**base, "items_failed": 5}, max_failed_share=0.2).problems == ["5/13 pages failed"]

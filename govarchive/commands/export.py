@@ -8,6 +8,7 @@ import json
 import sys
 from contextlib import nullcontext
 
+from govarchive.checks import atomic_output, check_output_path, open_ended_until
 from govarchive.cli import add_db_argument
 
 FLUSH_EVERY = 1000
@@ -32,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from govarchive.archive import Archive
     from govarchive.search import filters_from_args, parse_query
 
+    if args.output:
+        check_output_path(args.output, "--output")  # before any work: a missing directory, a directory...
+    open_ended_until(args)
     archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     expression = None
     if args.query is not None:
@@ -45,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             Archive.open_existing(args.db, readonly=False).close()
             archive = Archive.open_existing(args.db)
         expression = query.expression()
-    target = open(args.output, "w", encoding="utf-8", newline="") if args.output else nullcontext(sys.stdout)  # noqa: SIM115
+    # A file is written beside and renamed when complete: a failed export never leaves half a file behind.
+    target = atomic_output(args.output, "--output", newline="") if args.output else nullcontext(sys.stdout)
     count = 0
     with archive, target as out:
         rows = archive.iter_export(filters_from_args(args), expression=expression, include_html=args.include_html)

@@ -7,7 +7,10 @@ import csv
 import json
 import sys
 
+from govarchive.checks import open_ended_until
 from govarchive.cli import add_db_argument
+
+MAX_LIMIT = 100_000
 
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 
@@ -34,9 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from govarchive.archive import Archive
     from govarchive.search import filters_from_args, search
 
-    if args.limit < 1:
-        print("govarchive: error: --limit must be at least 1", file=sys.stderr)
+    if not 1 <= args.limit <= MAX_LIMIT:
+        print(f"govarchive search: error: --limit must be between 1 and {MAX_LIMIT:,} (use `govarchive export "
+              "--query` for every match)", file=sys.stderr)
         return 2
+    open_ended_until(args)
     archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main
     if not archive.search_index_ready():
         archive.close()

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from typing import Any
 
+from govarchive.checks import MAX_SQLITE_INT
 from govarchive.cli import add_db_argument
 
 
@@ -27,9 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _article_id(ref: str) -> int | None:
+    """``ref`` as an article id: ASCII digits within SQLite's integer range (``²`` is a digit to Python)."""
+    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_SQLITE_INT:
+        return int(ref)
+    return None
+
+
 def _load(archive: Any, ref: str) -> dict[str, Any] | None:
     ref = ref.strip()
-    row = archive.article_by_id(int(ref)) if ref.isdigit() else archive.get_article(ref)
+    article_id = _article_id(ref)
+    if article_id is None and ref.isascii() and ref.isdigit():
+        return None  # a number too large to be an id
+    row = archive.article_by_id(article_id) if article_id is not None else archive.get_article(ref)
     if row is None:
         return None
     row = dict(row)

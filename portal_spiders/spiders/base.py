@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
 from typing import Any, ClassVar
 
 import scrapy
@@ -27,6 +26,7 @@ from portal_spiders.platforms import ExtractionError, ListingEntry, get_platform
 from portal_spiders.platforms.base import Platform, sparse_listing
 from portal_spiders.registry import PortalConfig
 from portal_spiders.removals import recheck_targets, removal_for_error, removal_for_response
+from portal_spiders.spider_args import parse_spider_args
 from portal_spiders.urls import canonical_url
 
 
@@ -50,16 +50,18 @@ class PortalSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.platform: Platform = get_platform(self.portal.platform)(self.portal.selectors,
                                                                      options=self.portal.platform_options)
-        self.max_pages = int(max_pages) if max_pages else self.portal.max_pages
+        # BadInput (a ValueError) names a bad argument; the CLIs check the same rules before the crawl starts.
+        args = parse_spider_args({"max_pages": max_pages, "full": full, "since": since, "refresh_days": refresh_days,
+                                  "recheck": recheck, "recheck_days": recheck_days})
+        self.max_pages = args.max_pages or self.portal.max_pages
         self.allowed_domains = [h.removeprefix("www.") for h in self.portal.hosts]
         self.seen_articles: set[str] = set()
-        self.since = date.fromisoformat(since) if since else None
-        self.refresh_days = int(refresh_days) if refresh_days else None
-        full_walk = str(full).lower() in {"1", "true", "yes"} if full is not None else False
-        self.crawl_mode = "full" if full_walk else "since" if self.since else "incremental"
-        if recheck is not None and str(recheck).lower() in {"1", "true", "yes"}:
+        self.since = args.since
+        self.refresh_days = args.refresh_days
+        self.crawl_mode = "full" if args.full else "since" if self.since else "incremental"
+        if args.recheck:
             self.crawl_mode = "recheck"
-        self.recheck_days = int(recheck_days) if recheck_days else None
+        self.recheck_days = args.recheck_days
         self.walk: ListingWalk | None = None
         self.archive: Archive | None = None
 
