@@ -264,30 +264,32 @@ class PortalProgress:
     same: int
     errors: int
     queued: int
-    eta: float | None
+    eta: float | None  # seconds; None: not known yet
+    done: bool = False
 
 
 def portal_progress(stats: dict[str, Any], now: float) -> PortalProgress:
     """A portal's figures; the ETA is the requests known so far (queued) at the rate so far.
 
-    Incremental crawls find more work as they read listings, so the ETA can grow; it is shown once requests have
-    been done for a few seconds.
+    Incremental crawls find more work as they read listings, so the ETA can grow; it is shown once the portal has
+    run for a few seconds and has requests queued.
     """
     from datetime import datetime
 
     started = stats.get("start_time")
+    finished = bool(stats.get("finish_reason"))
     state = stats.get("finish_reason") or ("running" if started else "waiting")
-    enqueued = int(stats.get("scheduler/enqueued", 0))
-    dequeued = int(stats.get("scheduler/dequeued", 0))
-    queued = max(0, enqueued - dequeued)
-    eta = None
-    if started and not stats.get("finish_reason") and dequeued:
+    # Every attempt is scheduled (robots.txt ones go straight to the downloader) and ends in a response or an
+    # exception; the difference is what is still to do: in the scheduler, in download slots or in flight.
+    scheduled = int(stats.get("scheduler/enqueued", 0)) + int(stats.get("robotstxt/request_count", 0))
+    ended = int(stats.get("downloader/response_count", 0)) + int(stats.get("downloader/exception_count", 0))
+    queued = 0 if finished else max(0, scheduled - ended)
+    eta = 0.0 if finished else None
+    if started and not finished and ended and queued:
         elapsed = now - (started.timestamp() if isinstance(started, datetime) else now)
         if elapsed > 3:
-            eta = queued / (dequeued / elapsed)
-    elif stats.get("finish_reason"):
-        eta = 0.0
-    return PortalProgress(state=str(state), pages=int(stats.get("downloader/response_count", 0)),
+            eta = queued / (ended / elapsed)
+    return PortalProgress(done=finished, state=str(state), pages=int(stats.get("downloader/response_count", 0)),
                           new=int(stats.get("govarchive/items_new", 0)),
                           updated=int(stats.get("govarchive/items_updated", 0)),
                           same=int(stats.get("govarchive/items_unchanged", 0)),
@@ -298,10 +300,14 @@ def progress_line(stats: dict[str, dict[str, Any]], elapsed: float) -> str:
     """One line for the whole crawl: elapsed time, portals done, totals and the ETA (slowest portal)."""
     now = time.time()
     rows = [portal_progress(s, now) for s in stats.values()]
-    done = sum(r.eta == 0.0 for r in rows)
-    etas = [r.eta for r in rows if r.eta is not None]
-    waiting = any(r.eta is None for r in rows)
-    eta = "?" if waiting or not etas else f"~{_duration(max(etas))}"
+    done = sum(r.done for r in rows)
+    running = [r for r in rows if not r.done]
+    if not running:
+        eta = "-"
+    elif any(r.eta is None for r in running):
+        eta = "?"
+    else:  # portals run side by side: the slowest one decides
+        eta = f"~{_duration(max(r.eta or 0.0 for r in running))}"
     return (f"elapsed {_duration(elapsed)}, {done}/{len(rows)} portals done, {sum(r.pages for r in rows)} pages, "
             f"{sum(r.new for r in rows)} new, {sum(r.updated for r in rows)} updated, "
             f"{sum(r.errors for r in rows)} failed, {sum(r.queued for r in rows)} queued, ETA {eta}")
@@ -325,13 +331,13 @@ class Progress:
         table = Table(title="govarchive crawl", title_justify="left",
                       caption=progress_line({s: stats.get(s, {}) for s in self.slugs}, elapsed),
                       caption_justify="left")
-        for name in ("portal", "pages", "new", "updated", "same", "errors", "queued", "ETA", "state"):
-            table.add_column(name, justify="left" if name in ("portal", "state") else "right", no_wrap=name == "portal")
+        for name in ("portal", "pages", "new", "upd", "same", "fail", "queue", "ETA", "state"):
+            table.add_column(name, justify="left" if name in ("portal", "state") else "right", no_wrap=True)
         now = time.time()
         for slug in self.slugs:
             p = portal_progress(stats.get(slug, {}), now)
             table.add_row(slug, str(p.pages), str(p.new), str(p.updated), str(p.same), str(p.errors), str(p.queued),
-                          "-" if p.eta == 0.0 else _duration(p.eta), p.state)
+                          "-" if p.done else _duration(p.eta), p.state)
         return table
 
     def update(self, stats: dict[str, dict[str, Any]]) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from govarchive.checks import BadInput, port
 from govarchive.cli import add_db_argument
 
 DATASETTE_DIR = Path(__file__).resolve().parent.parent / "datasette"
@@ -29,13 +32,39 @@ SETTINGS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="browse the archive in Datasette (read-only)", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 picks a free one)")
+    parser.add_argument("--port", type=_port, default=8001, help="port (default 8001; 0 picks a free one)")
     parser.add_argument("--immutable", action="store_true",
                         help="open with immutable=1 (a snapshot nobody writes to; faster counts). Default: ?mode=ro, "
                              "which sees a running crawl's commits")
     parser.add_argument("--print-metadata", action="store_true", help="print the Datasette metadata JSON and exit")
     add_db_argument(parser)
     parser.set_defaults(func=run)
+
+
+def _port(text: str) -> int:
+    try:
+        return port(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def reserve_port(host: str, wanted: int) -> int:
+    """The port to serve on: ``wanted`` if it can be bound on ``host`` (else :class:`BadInput` saying why), or a
+    free one for 0. Checked here so a busy port is one line, not Datasette's error after start-up."""
+    try:
+        family = socket.getaddrinfo(host, wanted, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise BadInput(f"--host {host!r}: {exc.strerror}") from None
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+        try:
+            sock.bind((host, wanted))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BadInput(f"port {wanted} on {host} is already in use (choose another with --port, or "
+                               "--port 0 for a free one)") from None
+            raise BadInput(f"cannot listen on {host}:{wanted}: {exc.strerror}") from None
+        return int(sock.getsockname()[1])
 
 
 def build_metadata(db_path: Path) -> dict[str, Any]:
@@ -83,15 +112,17 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("govarchive: error: Datasette is not installed (pip install 'govarchive[serve]')", file=sys.stderr)
         return 2
+    listen = reserve_port(args.host, args.port)  # BadInput: one line, exit 2
     root = str(Path(__file__).resolve().parent.parent.parent)  # the plugin imports govarchive.search
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryDirectory(prefix="govarchive-serve-") as tmp:
         metadata_path = Path(tmp) / "metadata.json"
         metadata_path.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")
-        cmd = datasette_command(db_path.resolve(), metadata_path, host=args.host, port=args.port,
+        cmd = datasette_command(db_path.resolve(), metadata_path, host=args.host, port=listen,
                                 immutable=args.immutable)
-        print(f"serving {db_path} read-only on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+        print(f"serving {db_path} read-only on http://{args.host}:{listen}/ (Ctrl-C stops)", file=sys.stderr,
+              flush=True)
         proc = subprocess.Popen(cmd, env=env)
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         try:

@@ -12,17 +12,27 @@ from datasette import hookimpl
 NO_MATCH = '"\x01"'  # a phrase with no tokens: matches nothing, never an error
 
 
-def govarchive_match(text: str | None) -> str:
+def _text(value: object) -> str:
+    """Any SQL value as text: a blob or a number passed by a hand-written query must not raise (SQLite would print
+    the traceback of a failing function on the server's console for every such query)."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def govarchive_match(text: object) -> str:
     from govarchive.search import parse_query
 
-    expression = parse_query(text or "").expression()
+    expression = parse_query(_text(text)).expression()
     return expression or NO_MATCH
 
 
-def govarchive_fold(text: str | None) -> str:
+def govarchive_fold(text: object) -> str:
     from govarchive.archive import fold_text
 
-    return fold_text(text)
+    return fold_text(_text(text))
 
 
 @hookimpl
