@@ -233,12 +233,11 @@ def check_scrapy_settings(settings: Any, overrides: Mapping[str, Any]) -> None:
                 settings.getfloat(key)
             elif isinstance(default, dict):
                 settings.getdict(key)
-            elif isinstance(default, list):
-                settings.getlist(key)
+            elif isinstance(default, list) and default and all(isinstance(v, int) for v in default):
+                [int(v) for v in settings.getlist(key)]  # RETRY_HTTP_CODES=500,503
         except (ValueError, TypeError):
             kind = {bool: "yes/no (True or False)", int: "a number" if key in FLOAT_SETTINGS else "a whole number",
-                    float: "a number",
-                    dict: "a JSON object", list: "a list"}[type(default)]
+                    float: "a number", dict: "a JSON object", list: "whole numbers separated by commas"}[type(default)]
             raise BadInput(f"setting {key}: expected {kind}, got {overrides[key]!r}") from None
         if key in _NON_NEGATIVE and isinstance(default, int | float) and float(settings.get(key)) < 0:
             raise BadInput(f"setting {key}: must not be negative, got {overrides[key]!r}")

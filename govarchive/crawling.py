@@ -27,6 +27,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from govarchive.checks import BadInput, first_line
 from portal_spiders.diagnosis import NET_PREFIX, network_down
 
 
@@ -35,7 +36,10 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "portal_spiders.settings")
     settings = get_project_settings()
     for key, value in (overrides or {}).items():
-        settings.set(key, value, priority="cmdline")
+        try:
+            settings.set(key, value, priority="cmdline")
+        except (ValueError, TypeError) as exc:  # a dict setting given text that is not JSON
+            raise BadInput(f"setting {key}: expected a JSON object, got {value!r} ({first_line(exc)})") from None
     return settings
 
 

@@ -59,7 +59,7 @@ _WORDS = {
 }
 _REASONS = {
     "shutdown": "interrupted — the next run resumes",
-    "network_down": "network appears to be down",
+    "network_down": "stopped: no host answered (the network was down)",
     "closespider_timeout": "stopped by CLOSESPIDER_TIMEOUT",
     "closespider_errorcount": "stopped by CLOSESPIDER_ERRORCOUNT",
     "start_error": "the spider could not start (see the log)",

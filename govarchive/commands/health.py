@@ -312,10 +312,10 @@ def notify(args: argparse.Namespace, *, subject: str, text: str, payload: dict[s
     return None
 
 
-def _fail(args: argparse.Namespace, message: str) -> int:
-    """Health itself failed: say it in one line, and tell the operators when --notify is on."""
+def _fail(args: argparse.Namespace, message: str, *, tell: bool = True) -> int:
+    """Health itself failed: say it in one line, and tell the operators when --notify is on (and can work)."""
     print(f"govarchive health: error: {message}", file=sys.stderr)
-    if args.notify or args.notify_always:
+    if tell and (args.notify or args.notify_always):
         error = notify(args, subject=f"govarchive health could not run: {message}", text=message,
                        payload={"event": "govarchive.health_failed", "ok": False, "error": message,
                                 "text": f"govarchive health could not run: {message}", "archive": str(args.db)})
@@ -336,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         try:  # a bad variable is found before the report, not after
             config_from_env(email_to=args.email_to, webhook_url=args.webhook)
         except NotifyConfigError as exc:
-            return _fail(args, str(exc))
+            return _fail(args, str(exc), tell=False)
     try:
         if args.json_file:
             check_output_path(args.json_file, "--json")

@@ -14,6 +14,7 @@ import os
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
 from govarchive.checks import (
@@ -23,6 +24,7 @@ from govarchive.checks import (
     check_archive_path,
     check_log_file,
     check_scrapy_settings,
+    first_line,
 )
 from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
 from portal_spiders.registry import RegistryError, default_registry
@@ -39,7 +41,10 @@ class Command(ScrapyCrawlCommand):
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         """Scrapy's option handling, then the project's checks (before Scrapy configures logging)."""
-        super().process_options(args, opts)
+        try:
+            super().process_options(args, opts)
+        except (ValueError, UsageError) as exc:  # -s DOWNLOAD_SLOTS='{': Scrapy parses dict settings right away
+            _fail(f"{first_line(exc)} (a -s or -a value is malformed)")
         assert self.settings is not None
         try:
             overrides = arglist_to_dict(opts.set)
