@@ -195,6 +195,20 @@ class _Reader:
         return "".join(self.lines)
 
 
+def _interrupt(proc: subprocess.Popen[str], out: _Reader, err: _Reader, *, times: int) -> int:
+    """Ctrl-C ``times`` times (the next one after the acknowledgement); returns the exit code."""
+    try:
+        for _ in range(times):
+            proc.send_signal(signal.SIGINT)
+            _wait_for(lambda: "Ctrl-C again to stop now" in err.text(), timeout=30, what="the acknowledgement")
+        return proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out.thread.join(10)
+        err.thread.join(10)
+
+
 def _slow_crawl(replica_url: str, db: Path, delay: str) -> tuple[subprocess.Popen[str], _Reader, _Reader]:
     proc = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "crawl", "--replica", replica_url, "--db", str(db),
                              "-s", f"DOWNLOAD_DELAY={delay}", "-s", "AUTOTHROTTLE_ENABLED=0", "-s",
@@ -212,17 +226,11 @@ def test_ctrl_c_stops_cleanly_health_sees_the_running_crawl_and_the_next_run_res
         _wait_for(lambda: len(replica.state.log) >= 30, what="the crawl to get going")
         # health while the crawl runs: every portal is "running since ...", and that is healthy (exit 0)
         health = govarchive("health", "--db", str(db))
-        assert health.returncode == 0, health.stdout + health.stderr
-        rows = [x for x in health.stdout.splitlines() if x.split(" ", 1)[0] in portals]
-        assert len(rows) == len(portals) and all(" running " in x and "running since " in x for x in rows), rows
-        proc.send_signal(signal.SIGINT)
-        _wait_for(lambda: "Ctrl-C again to stop now" in err.text(), timeout=30, what="the acknowledgement")
-        code = proc.wait(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    out.thread.join(10)
-    err.thread.join(10)
+        code = _interrupt(proc, out, err, times=1)
+    assert health.returncode == 0, health.stdout + health.stderr
+    rows = [x for x in health.stdout.splitlines() if x.split(" ", 1)[0] in portals]
+    assert len(rows) == len(portals) and all(" running " in x and "running since " in x for x in rows), rows
     stderr = err.text()
     assert code == 130, stderr[-3000:]
     _assert_plain(out.text() + stderr)
@@ -250,15 +258,8 @@ def test_second_ctrl_c_stops_now(replica, tmp_path: Path) -> None:
     proc, out, err = _slow_crawl(replica.url, db, "2")
     try:
         _wait_for(lambda: len(replica.state.log) >= 10, what="the crawl to get going")
-        proc.send_signal(signal.SIGINT)
-        _wait_for(lambda: "Ctrl-C again to stop now" in err.text(), timeout=30, what="the acknowledgement")
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    err.thread.join(10)
-    out.thread.join(10)
+        code = _interrupt(proc, out, err, times=2)
     assert code == 130
     assert "stopping now: cutting in-flight requests short" in err.text()
     _assert_plain(out.text() + err.text())
