@@ -65,9 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "crawl", help="crawl portals politely into the archive (scheduled runs)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Crawl the named portals (or --all, or every portal of --platform) in one process with "
-                    "per-host politeness, show progress on a terminal, and print a per-portal summary naming\n"
-                    "each portal's trouble in words. With --replica and no portal named, crawls the replica portals.",
+        description="Crawl the named portals (or --all, or every portal of --platform) in one process with\n"
+                    "per-host politeness, show progress on a terminal, and print a per-portal summary naming each\n"
+                    "portal's trouble in words. With --replica and no portal named, crawls the replica portals.",
         epilog="exit codes: 0 every portal healthy; 1 a portal failed; 2 bad input (arguments, settings, archive "
                "path);\n3 another crawl holds the archive's lock; 4 the network appears to be down; 130 interrupted "
                "(Ctrl-C:\nthe next run resumes). Ctrl-C once stops after in-flight requests; twice stops now.")
