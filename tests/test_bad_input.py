@@ -205,3 +205,39 @@ def test_serve_port_zero_prints_the_real_port(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
+    """Bad SQL typed into Datasette, or a blob given to the project's SQL functions: one log line each."""
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    db = tmp_path / "a.db"
+    with Archive(db) as archive:
+        archive.finish_run(archive.start_run("p"), finish_reason="finished", counts={}, coverage={})
+    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    proc = subprocess.Popen([*GOVARCHIVE, "--db", str(db), "serve", "--port", "0"], cwd=ROOT, stderr=log,
+                            stdout=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "Uvicorn running" not in (tmp_path / "serve.log").read_text(encoding="utf-8"):
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        port = (tmp_path / "serve.log").read_text(encoding="utf-8").split("http://127.0.0.1:", 1)[1].split("/", 1)[0]
+        queries = ["select * from no_such_table", "select govarchive_fold(x'ff')", "select govarchive_match(1)"]
+        for sql in queries:
+            url = f"http://127.0.0.1:{port}/a.json?" + urllib.parse.urlencode({"sql": sql})
+            try:
+                urllib.request.urlopen(url, timeout=30).read()
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 400, sql
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    text = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    assert "Traceback" not in text and "Exception ignored" not in text, text
+    assert sum("no such table: no_such_table" in line for line in text.splitlines()) == 1, text
