@@ -1,13 +1,12 @@
 """Bad input never shows a traceback: one line on stderr and a documented exit code (issue #14, item 5).
 
-Each case runs the real command line in a subprocess with a clean environment (no GOVARCHIVE_* variables),
+Each case runs the real command line in a subprocess with a clean environment (``clean_env``: no GOVARCHIVE_*),
 and the table asserts the exit code, exactly one line on stderr naming the problem, and no "Traceback" anywhere.
 The exit codes are those of docs/operations.md: 1 problem found, 2 could not do the job, 3 archive locked.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from govarchive.archive import Archive
 from govarchive.locking import acquire_lock, release_lock
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,10 @@ CASES = [
     Case("registry-malformed", (*CRAWL,), 2, "not valid TOML", env=(("GOVARCHIVE_REGISTRY", "{tmp}/notes.txt"),),
          slow=True),
     Case("crawl-locked", (*GOVARCHIVE, "crawl", "laichau-dcs", "--db", "{locked}"), 3, "another crawl (pid"),
+    Case("crawl-into-replica-archive", (*GOVARCHIVE, "crawl", "laichau-dcs", "--db", "{replica_db}"), 2,
+         "will not crawl the real portals into this archive", slow=True),
+    Case("scrapy-crawl-into-replica-archive", (*SCRAPY, "crawl", "laichau-dcs", "-s", "ARCHIVE_DB={replica_db}"), 2,
+         "will not crawl the real portals into this archive", slow=True),
     # bare Scrapy: the project's crawl command and spider loader
     Case("scrapy-list-registry", (*SCRAPY, "list"), 2, "not valid TOML",
          env=(("GOVARCHIVE_REGISTRY", "{tmp}/notes.txt"),)),
@@ -119,11 +122,6 @@ def _fill(value: str | bytes, places: dict[str, str]) -> str | bytes:
     return value
 
 
-def _clean_env(extra: dict[str, str], home: Path) -> dict[str, str]:
-    """No GOVARCHIVE_* settings from the developer's shell: only what a fresh login has."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8", **extra}
-
-
 @pytest.fixture(scope="module")
 def results(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Case, subprocess.CompletedProcess]]]:
@@ -139,6 +137,9 @@ def results(request: pytest.FixtureRequest,
                                "body_text": "Nội dung"}, content_hash="h", run_id=run_id)
         archive.finish_run(run_id, finish_reason="finished", counts={"items_new": 1}, coverage={})
     Archive(tmp / "empty.db").close()
+    with Archive(tmp / "replica.db") as archive:  # the demo's kind of archive: real crawls must stay out
+        archive.finish_run(archive.start_run("laichau-dcs", replica=True), finish_reason="finished", counts={},
+                           coverage={})
     corrupt = tmp / "corrupt.db"
     data = bytearray(db.read_bytes())
     data[100:] = b"\xff" * (len(data) - 100)  # header kept, every page after it destroyed
@@ -149,12 +150,13 @@ def results(request: pytest.FixtureRequest,
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     places = {"tmp": str(tmp), "db": str(db), "empty": str(tmp / "empty.db"), "corrupt": str(corrupt),
-              "locked": str(locked), "busy_port": str(busy.getsockname()[1])}
+              "locked": str(locked), "busy_port": str(busy.getsockname()[1]), "replica_db": str(tmp / "replica.db")}
 
     def run(case: Case) -> tuple[Case, subprocess.CompletedProcess]:
         argv = [_fill(a, places) for a in case.argv]
-        env = _clean_env({k: str(_fill(v, places)) for k, v in case.env}, tmp)
-        proc = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=180, env=env, check=False)
+        extra = {k: str(_fill(v, places)) for k, v in case.env}
+        proc = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=180, check=False,
+                              env=clean_env(HOME=str(tmp), LANG="C.UTF-8", **extra))
         return case, proc
 
     try:
@@ -195,7 +197,7 @@ def test_serve_port_zero_prints_the_real_port(tmp_path: Path) -> None:
     with Archive(db) as archive:
         archive.finish_run(archive.start_run("p"), finish_reason="finished", counts={}, coverage={})
     proc = subprocess.Popen([*GOVARCHIVE, "--db", str(db), "serve", "--port", "0"], cwd=ROOT, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.DEVNULL, text=True, env=clean_env())
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -220,7 +222,7 @@ def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
         archive.finish_run(archive.start_run("p"), finish_reason="finished", counts={}, coverage={})
     log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
     proc = subprocess.Popen([*GOVARCHIVE, "--db", str(db), "serve", "--port", "0"], cwd=ROOT, stderr=log,
-                            stdout=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.DEVNULL, text=True, env=clean_env())
     try:
         deadline = time.monotonic() + 60
         while "Uvicorn running" not in (tmp_path / "serve.log").read_text(encoding="utf-8"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 
 from govarchive.archive import Archive
 from govarchive.notify import NotifyConfigError, config_from_env
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 
 def _free_port() -> int:
@@ -92,9 +91,8 @@ def _archive(path: Path, *, broken: bool) -> Path:
 
 
 def _health(db: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GOVARCHIVE_")}
     return subprocess.run([sys.executable, "-m", "govarchive.cli", "--db", str(db), "health", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env={**clean, **env}, check=False)
+                          capture_output=True, text=True, timeout=120, env=clean_env(**env), check=False)
 
 
 def test_health_notifies_by_email_and_webhook_when_a_portal_is_unhealthy(tmp_path: Path, smtp, webhook) -> None:

@@ -8,7 +8,6 @@ Offline and deterministic: ``.invalid`` hosts never resolve (RFC 6761), a closed
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from govarchive.archive import Archive
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 from tests.test_operations import _self_signed, _TLSServer
 
 pytestmark = pytest.mark.slow
@@ -31,15 +30,10 @@ QUICK = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "RETRY_
          "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
 
 
-def _env(**extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GOVARCHIVE_")}
-    return {**clean, **extra}
-
-
 def govarchive(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """The real CLI in a subprocess."""
+    """The real CLI in a subprocess (clean environment, plus ``env``)."""
     return subprocess.run([sys.executable, "-m", "govarchive.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env or _env(), check=False)
+                          timeout=timeout, env=clean_env(**(env or {})), check=False)
 
 
 def _free_port() -> int:
@@ -115,7 +109,8 @@ def test_causes_are_named_in_words_in_the_summary_the_archive_health_and_alerts(
         "forbidden": f"http://127.0.0.1:{servers['forbidden']}/tin-tuc",
     })
     hook = servers["hook"]
-    env = _env(GOVARCHIVE_REGISTRY=str(registry), GOVARCHIVE_WEBHOOK_URL=f"http://127.0.0.1:{hook.server_address[1]}/")
+    env = {"GOVARCHIVE_REGISTRY": str(registry),
+           "GOVARCHIVE_WEBHOOK_URL": f"http://127.0.0.1:{hook.server_address[1]}/"}
     db = tmp_path / "causes.db"
     result = govarchive("crawl", "--all", "--db", str(db), *QUICK, "-s", "RETRY_TIMES=1", "-s", "DOWNLOAD_TIMEOUT=20",
                         "-s", "GOVARCHIVE_NOTIFY_FAILED_RUNS=1", env=env)
@@ -137,7 +132,7 @@ def test_causes_are_named_in_words_in_the_summary_the_archive_health_and_alerts(
             assert run["cause"] == cause
             checks = json.loads(run["monitor_results"])
             assert any(c.startswith("no articles found (expected at least 1): " + cause) for c in checks["failed"])
-    health = govarchive("health", "--db", str(db), env=_env())
+    health = govarchive("health", "--db", str(db))
     assert health.returncode == 1
     for slug, cause in expected.items():
         row = next(x for x in health.stdout.splitlines() if x.startswith(slug + " "))
@@ -154,7 +149,7 @@ def test_network_down_is_said_once_and_the_crawl_stops_early(tmp_path: Path) -> 
     db = tmp_path / "down.db"
     # Production retry settings (3 retries with 2, 4, 8 s backoff): a run that waited for them would show it.
     result = govarchive("crawl", "--all", "--db", str(db), "-s", "DOWNLOAD_DELAY=0",
-                        env=_env(GOVARCHIVE_REGISTRY=str(registry)))
+                        env={"GOVARCHIVE_REGISTRY": str(registry)})
     assert result.returncode == 4, result.stdout + result.stderr[-3000:]
     _assert_plain(result.stdout + result.stderr)
     said = [x for x in (result.stdout + result.stderr).splitlines() if "network appears to be down" in x]
@@ -166,7 +161,7 @@ def test_network_down_is_said_once_and_the_crawl_stops_early(tmp_path: Path) -> 
         # stopped early: no request went through all its retries
         assert all("retry/max_reached" not in json.loads(r["stats"]) for r in runs), [r["stats"] for r in runs]
         assert archive.count("failures") >= 4  # every start page is recorded, so the next run tries again
-    health = govarchive("health", "--db", str(db), env=_env(GOVARCHIVE_REGISTRY=str(registry)))
+    health = govarchive("health", "--db", str(db), env={"GOVARCHIVE_REGISTRY": str(registry)})
     assert health.returncode == 1
     assert health.stdout.strip().splitlines()[-1] == ("the network was down during the latest crawl: 4 portals were "
                                                       "not crawled")
@@ -213,7 +208,7 @@ def _slow_crawl(replica_url: str, db: Path, delay: str) -> tuple[subprocess.Pope
     proc = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "crawl", "--replica", replica_url, "--db", str(db),
                              "-s", f"DOWNLOAD_DELAY={delay}", "-s", "AUTOTHROTTLE_ENABLED=0", "-s",
                              "RETRY_BACKOFF_BASE=0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env())
+                            text=True, env=clean_env())
     return proc, _Reader(proc.stdout), _Reader(proc.stderr)
 
 

@@ -20,7 +20,7 @@ from twisted.web._newclient import ResponseNeverReceived
 from govarchive.checks import BadInput, check_archive_path, check_scrapy_settings
 from portal_spiders.diagnosis import ShortNetworkErrors, classify, detail, explain, network_down, reason_words
 from portal_spiders.spider_args import parse_spider_args
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 # -- causes in words ---------------------------------------------------------------------------------------------
 
@@ -167,12 +167,11 @@ def test_scrapy_from_a_subdirectory_uses_the_projects_archive(tmp_path: Path) ->
     project = tmp_path / "project"
     (project / "docs").mkdir(parents=True)
     (project / "scrapy.cfg").write_text((ROOT / "scrapy.cfg").read_text(encoding="utf-8"), encoding="utf-8")
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("GOVARCHIVE_", "SCRAPY_"))}
     out = subprocess.run([sys.executable, "-m", "scrapy", "settings", "--get", "ARCHIVE_DB"], cwd=project / "docs",
-                         capture_output=True, text=True, timeout=120, env=env, check=True).stdout.strip()
+                         capture_output=True, text=True, timeout=120, env=clean_env(), check=True).stdout.strip()
     assert out == str(project / "data" / "archive.db")
     interval = subprocess.run([sys.executable, "-m", "scrapy", "settings", "--get", "LOGSTATS_INTERVAL"],
-                              cwd=project, capture_output=True, text=True, timeout=120, env=env, check=True)
+                              cwd=project, capture_output=True, text=True, timeout=120, env=clean_env(), check=True)
     assert float(interval.stdout) < 60  # progress lines more often than once a minute
     assert not (project / "docs" / "data").exists()
 

@@ -3,7 +3,8 @@
 Scrapy's own command lets a bad ``-a since=...`` or ``-s DOWNLOAD_DELAY=abc`` blow up inside the crawl (tracebacks,
 then a run that "finished"). This subclass checks, before Scrapy builds anything: the log level and log file, the
 ``-s`` settings (:func:`govarchive.checks.check_scrapy_settings`), the spider arguments
-(:mod:`portal_spiders.spider_args`), the portal's name, the archive path and its lock. Exit codes as
+(:mod:`portal_spiders.spider_args`), the portal's name, the archive path, whether it would mix replica and
+real runs, and its lock. Exit codes as
 ``govarchive crawl``: 2 bad input, 3 archive locked; otherwise Scrapy's (0, or 1 when the crawl could not start).
 """
 
@@ -17,6 +18,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.conf import arglist_to_dict
 
+from govarchive.archive import Archive, ArchiveError
 from govarchive.checks import (
     EXIT_ERROR,
     EXIT_LOCKED,
@@ -28,6 +30,7 @@ from govarchive.checks import (
 )
 from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
 from portal_spiders.registry import RegistryError, default_registry
+from portal_spiders.routing import replica_target
 from portal_spiders.spider_args import parse_spider_args
 
 
@@ -57,8 +60,11 @@ class Command(ScrapyCrawlCommand):
             if args[0] not in default_registry():
                 raise BadInput(f"unknown portal {args[0]!r} (see `scrapy list`)")
             default = "ARCHIVE_DB" not in overrides and not os.environ.get("GOVARCHIVE_DB")
-            check_archive_path(self.settings["ARCHIVE_DB"], create=True, default=default, what="ARCHIVE_DB")
-        except (BadInput, RegistryError) as exc:
+            db = check_archive_path(self.settings["ARCHIVE_DB"], create=True, default=default, what="ARCHIVE_DB")
+            if db.exists() and db.stat().st_size:  # replica and real runs never share an archive
+                with Archive(db) as archive:
+                    archive.check_run_origin(replica=replica_target(self.settings) is not None)
+        except (BadInput, RegistryError, ArchiveError) as exc:
             _fail(str(exc))
         try:  # held until run() ends; the lock extension re-enters it for the crawl
             acquire_lock(self.settings["ARCHIVE_DB"])
