@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("govarchive", str(exc))
     parser = build_parser()
     args = parser.parse_args(argv)
-    prog = f"govarchive {args.command}"
+    prog = "govarchive"  # commands that print their own errors name themselves (``govarchive crawl: error: ...``)
     if getattr(args, "db", None) is None:
         # A command may declare its own default archive, which wins over $GOVARCHIVE_DB: ``demo`` writes
         # data/demo.db, never the (possibly real) archive the environment names. Defaults are the project's
