@@ -33,7 +33,7 @@ NOT_HELD_AGAINST_HOST = frozenset({"ok", "interrupted", "skipped"})
 
 # Exception class names (anywhere in the MRO, the cause chain or Twisted's ``reasons``) -> outcome kind.
 _KIND_BY_CLASS = {
-    "DownloadInterrupted": "interrupted", "HostDown": "skipped",
+    "DownloadInterrupted": "interrupted", "HostDown": "skipped", "BlockedAddress": "blocked",
     "CannotResolveHostError": "dns", "DNSLookupError": "dns",
     "DownloadConnectionRefusedError": "refused", "ConnectionRefusedError": "refused",
     "DownloadTimeoutError": "timeout", "TimeoutError": "timeout", "TCPTimedOutError": "timeout",
@@ -43,7 +43,7 @@ _KIND_BY_CLASS = {
     "ConnectionLost": "dropped", "ConnectionDone": "dropped", "ResponseDataLossError": "dropped",
     "ConnectionAborted": "dropped", "ConnectError": "unreachable",  # ConnectError: base of the connect errors
 }
-_PRIORITY = ("interrupted", "skipped", "tls", "dns", "refused", "timeout", "unreachable", "dropped")
+_PRIORITY = ("interrupted", "skipped", "blocked", "tls", "dns", "refused", "timeout", "unreachable", "dropped")
 
 # kind -> (every attempt failed, some attempts failed); {host}, {n}, {total}, {detail}
 _WORDS = {
@@ -55,6 +55,8 @@ _WORDS = {
                                                        "requests"),
     "dropped": ("{host} dropped every connection{detail}", "{host} dropped the connection on {n} of {total} "
                                                           "requests"),
+    "blocked": ("{host} was not fetched: its address is not public{detail}",
+                "{host} was not fetched on {n} of {total} requests: its address is not public{detail}"),
     "other": ("download error from {host}{detail}", "download errors from {host}{detail} on {n} of {total} requests"),
 }
 _REASONS = {
@@ -112,7 +114,7 @@ def detail(exc: BaseException) -> str:
             if reasons:
                 return str(reasons[-1])
     text = str(exc).strip()
-    return re.sub(r"\s+", " ", text)[:120] if classify(exc) == "other" else ""
+    return re.sub(r"\s+", " ", text)[:120] if classify(exc) in ("other", "blocked") else ""
 
 
 def _host(url: str) -> str:
@@ -285,14 +287,26 @@ class ShortNetworkErrors(logging.Filter):
     """Log a known network error as one line: drop the traceback and keep the message.
 
     Scrapy's robots.txt middleware and Twisted log DNS, connection and TLS errors with their full traceback;
-    for an operator the message says it all. Unknown exceptions keep their traceback (they are bugs).
+    for an operator the message says it all. Scrapy's media pipeline logs each failed file download as a Twisted
+    ``Failure`` (its traceback in the message), although the failure is recorded with the article: one line too.
+    Downloads cut short by an interruption are not errors (INFO). Other exceptions keep their traceback (bugs).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Strip ``exc_info`` of network errors (always lets the record through)."""
-        if record.exc_info and record.exc_info[1] is not None and classify(record.exc_info[1]) != "other":
-            record.exc_info = None
-            record.exc_text = None
+        """Shorten the record where it is one of the above (always lets it through)."""
+        failure = record.msg if type(record.msg).__name__ == "Failure" else None
+        exc = getattr(failure, "value", None) or (record.exc_info[1] if record.exc_info else None)
+        if exc is None:
+            return True
+        kind = classify(exc)
+        if kind == "other" and not (failure is not None and record.name == "scrapy.pipelines.media"):
+            return True
+        record.exc_info = None
+        record.exc_text = None
+        if failure is not None:
+            record.msg, record.args = f"file not downloaded: {type(exc).__name__}: {' '.join(str(exc).split())}", ()
+        if kind in ("interrupted", "skipped"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 

@@ -23,7 +23,7 @@ DOC = {
     "recheck_days": "N: with recheck, only the articles published in the last N days",
 }
 MAX_PAGES_LIMIT = 100_000
-REFRESH_DAYS_LIMIT = 36_500  # a century; more overflows date arithmetic
+REFRESH_DAYS_LIMIT = 700_000  # back to about year 100; "today minus" much more overflows date arithmetic
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ def test_download_errors_are_classified_through_their_cause_chain() -> None:
     from portal_spiders.interrupt import DownloadInterrupted, HostDown
 
     assert classify(DownloadInterrupted()) == "interrupted" and classify(HostDown("x")) == "skipped"
+    from portal_spiders.addressguard import BlockedAddress
+
+    blocked = BlockedAddress("127.0.0.1 is loopback")
+    assert classify(blocked) == "blocked" and detail(blocked) == "127.0.0.1 is loopback"
 
 
 def test_explain_names_the_host_and_what_failed() -> None:
@@ -60,6 +64,7 @@ def test_explain_names_the_host_and_what_failed() -> None:
     assert explain({"govarchive/net/x.vn/ok": 5}, "shutdown") == "interrupted — the next run resumes"
     assert explain({"govarchive/net/x.vn/interrupted": 5, "govarchive/net/x.vn/ok": 5}) is None
     assert explain({"govarchive/empty_listing_pages": 3}) == "the listing pages had no article links (layout change?)"
+    assert explain({"govarchive/net/localhost/blocked": 2}) == "localhost was not fetched: its address is not public"
     assert reason_words(None).startswith("no finish reason")
 
 
@@ -82,6 +87,22 @@ def test_network_errors_are_logged_without_traceback(caplog: pytest.LogCaptureFi
         logger.error("a bug", exc_info=(ValueError, ValueError("x"), None))
     assert caplog.records[0].exc_info is None  # network error: the message says it all
     assert caplog.records[1].exc_info is not None  # a bug keeps its traceback
+
+    from portal_spiders.interrupt import DownloadInterrupted
+
+    media = logging.getLogger("scrapy.pipelines.media")
+    media.addFilter(ShortNetworkErrors())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="scrapy.pipelines.media"):
+        for exc in (ValueError("404 download-error"), DownloadInterrupted()):
+            try:
+                raise exc
+            except Exception:
+                media.exception(Failure())  # what Scrapy's media pipeline does for a failed file
+    failed, interrupted = caplog.records
+    assert failed.getMessage() == "file not downloaded: ValueError: 404 download-error" and failed.exc_info is None
+    assert failed.levelname == "ERROR" and "Traceback" not in caplog.text
+    assert interrupted.levelname == "INFO"  # cut short by Ctrl-C: not an error
 
 
 # -- per-portal log counts -----------------------------------------------------------------------------------------
