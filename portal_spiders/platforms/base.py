@@ -65,6 +65,12 @@ BODY_CLEANER = Cleaner(
 )
 
 
+# HTML5 sectioning elements that platforms remove as page chrome. libxml2 (lxml's parser) does not know them: it
+# ignores ``</nav>`` while a ``<div>`` opened inside is still open, and nests the rest of the document in the
+# ``<nav>`` (a real page: the luongbang.hungyen.gov.vn fixture, whose menu leaves one div open; browsers close it).
+SECTION_CHROME = frozenset({"nav", "header", "footer", "aside"})
+
+
 def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlElement:
     """Parse ``html`` and strip everything that is not visible content."""
     root = lxml.html.document_fromstring(html or "<html></html>")
@@ -72,13 +78,40 @@ def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlE
         _drop(node)
     selectors = (*ALWAYS_REMOVE, *CHROME_SELECTORS, *extra_remove)
     sel = Selector(root=root, type="html")
+    page_chars: list[int] = []
     for css in selectors:
         for node in sel.css(css):
+            if node.root.tag in SECTION_CHROME and _keeps_content(node.root, css, root, page_chars):
+                continue
             _drop(node.root)
     for node in root.xpath("//*[@style]"):
         if HIDDEN_STYLE.search(node.get("style", "")):
             _drop(node)
     return root
+
+
+def _keeps_content(node: Any, css: str, root: Any, page_chars: list[int]) -> bool:
+    """Whether a chrome element matched by ``css`` must stay: it is an article's own, or it swallowed the page.
+
+    A bare ``header``/``footer`` inside an ``<article>`` is that article's (HTML5 sectioning): it holds the date,
+    byline or tags. An element holding most of the page's text is a parse artifact (see ``SECTION_CHROME``).
+    """
+    if css in {"header", "footer"} and any(a.tag == "article" for a in node.iterancestors()):
+        return True
+    if not page_chars:
+        page_chars.append(len("".join(root.text_content().split())))
+    return page_chars[0] > 500 and len("".join(node.text_content().split())) > page_chars[0] / 2
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Whether two strings are the same text, ignoring case, spacing and a trailing full stop."""
+    if not a or not b:
+        return False
+    return " ".join(a.split()).rstrip(".").casefold() == " ".join(b.split()).rstrip(".").casefold()
+
+
+def _unless_same(value: Any, other: str | None) -> Any:
+    return None if isinstance(value, str) and same_text(value, other) else value
 
 
 def _drop(node: Any) -> None:
@@ -384,9 +417,15 @@ class Platform:
         src = item.field_sources
         item.title, src["title"] = page.first(self.title_candidates(page))
         item.author, src["author"] = page.first(self.author_candidates(page))
-        item.tags, src["tags"] = page.first_list(self.tag_candidates(page))
+        # Some CMSs fill meta description and keywords with the title when the editor left them empty: the title
+        # repeated is neither a lead nor a tag, so such a candidate gives way to the next (luongbang.hungyen.gov.vn).
+        title = item.title
+        item.tags, src["tags"] = page.first_list(
+            [(name, lambda fn=fn: [t for t in fn() or [] if not same_text(t, title)]) for name, fn in
+             self.tag_candidates(page)])
         item.attachments, src["attachments"] = page.first_list(self.attachment_candidates(page))
-        item.summary, src["summary"] = page.first(self.summary_candidates(page))
+        item.summary, src["summary"] = page.first(
+            [(name, lambda fn=fn: _unless_same(fn(), title)) for name, fn in self.summary_candidates(page)])
         item.category, src["category"] = page.first(self.category_candidates(page))
         published, src["published"] = page.first_date(self.date_candidates(page), order=self.date_order)
         if published is not None:
@@ -682,10 +721,14 @@ class ArticlePage:
                     continue
                 href = js
             url = safe_url_string(self.response.urljoin(href))
+            name = inline_text(a) or a.get("title") or _file_name(url)
             if url in seen:
+                # The same file linked twice: keep the fuller name ("(Hiệu lực 01/08/2024)" then the law's title).
+                for link in out:
+                    if link["url"] == url and len(name) > len(link["name"]):
+                        link["name"] = name
                 continue
             seen.add(url)
-            name = inline_text(a) or a.get("title") or _file_name(url)
             out.append({"url": url, "name": name})
         return out
 
