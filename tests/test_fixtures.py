@@ -121,6 +121,38 @@ def test_real_fixtures_exist() -> None:
         assert (platform, "article") in real and (platform, "listing") not in real, platform
 
 
+# The opening of real pages whose engine the fingerprints must name, where no whole page could be kept as a fixture.
+# nukeviet: JiaHui2005/rag-chatbot "data/faq_web/pages/Các câu hỏi thường gặp - Luật Đất đai năm 2024.html" @ fdfce47e
+# (pbgdplthainguyen.gov.vn, a NukeViet install branded by its reseller; 987,456 characters, the faq module, no news).
+REAL_OPENINGS = [
+    ("nukeviet", """<!DOCTYPE html>
+\t<html lang="vi" xmlns="http://www.w3.org/1999/xhtml" prefix="og: http://ogp.me/ns#">
+\t<head>
+<title>Các câu hỏi thường gặp - Luật Đất đai năm 2024</title>
+<meta name="generator" content="Netsite.,JSC">
+<link rel="alternate" href="/faq/rss/" title="Các câu hỏi thường gặp" type="application/rss+xml">
+<link rel="preload" as="script" href="/assets/js/global.js?t=1771815780">
+<link rel="preload" as="script" href="/themes/netegov_v26/js/main.js?t=1771815780">
+\t</head>
+\t<body>
+    <noscript>
+        <div class="alert alert-danger">Trình duyệt của bạn đã tắt chức năng hỗ trợ JavaScript.<br />Website chỉ làm \
+việc khi bạn bật nó trở lại.<br />Để tham khảo cách bật JavaScript, hãy click chuột <a \
+href="http://wiki.nukeviet.vn/support:browser:enable_javascript">vào đây</a>!</div>
+    </noscript>
+"""),
+]
+
+
+@pytest.mark.parametrize(("platform", "html"), REAL_OPENINGS, ids=[p for p, _ in REAL_OPENINGS])
+def test_real_page_openings_are_recognised(platform: str, html: str) -> None:
+    """A rebranded install still names its engine through the markup the engine itself writes."""
+    from portal_spiders.platforms import detect_platform
+
+    detected = detect_platform(html)
+    assert detected is not None and detected.name == platform
+
+
 def test_fixture_set_covers_every_platform() -> None:
     """Each platform module ships at least one article and one listing fixture."""
     from portal_spiders.platforms import platforms

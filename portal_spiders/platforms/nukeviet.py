@@ -1,11 +1,13 @@
 """NukeViet 4.x (VINADES' PHP CMS): Lai Châu sub-sites, tinhuybinhphuoc.vn and other Party/mass-organisation sites.
 
 Known from real markup and URLs (field guide §2.4): the ``<meta name="generator" content="NukeViet v4.5">``
-fingerprint; detail URLs ``/index.php/<module>/<cat-alias>/<slug>-<id>.html``, or the same without
-``index.php/`` when rewriting is on (module alias varies: ``news``, ``tin-tuc``, ``savefile``); tag listings
-``/index.php/tag/<tag>``; RSS under ``/index.php/rss/``; listing and tag pages print ``HH:mm dd/MM/yyyy``;
-pagination is a ``/page-N`` path suffix. ``og:description`` is built as "<title> - <Module> - <url>", so it is
-never a summary: the lead (``.hometext``) or ``meta[name=description]`` is.
+fingerprint, which resellers rebrand (a saved page of pbgdplthainguyen.gov.vn says ``Netsite.,JSC`` and keeps the
+core's ``wiki.nukeviet.vn`` no-JavaScript notice and ``/faq/rss/`` feeds); detail URLs
+``/index.php/<module>/<cat-alias>/<slug>-<id>.html``, or the same without ``index.php/`` when rewriting is on
+(module alias varies: ``news``, ``tin-tuc``, ``savefile``); tag listings ``/index.php/tag/<tag>``; RSS under
+``/index.php/rss/``; listing and tag pages print ``HH:mm dd/MM/yyyy``; pagination is a ``/page-N`` path suffix.
+``og:description`` is built as "<title> - <Module> - <url>", so it is never a summary: the lead (``.hometext``) or
+``meta[name=description]`` is.
 
 *Not seen*: the detail page's CSS (title, body, author, tags, attachments) and its date, which carries a
 weekday in an unseen shape. The selectors below follow the NukeViet 4 default theme from general knowledge
@@ -38,7 +40,10 @@ class NukeViet(Platform):
     description = "NukeViet 4.x PHP CMS (Lai Châu sub-sites, some Party and mass-organisation sites)"
     detect_priority = 10
     fingerprint_css = ('meta[name="generator"][content^="NukeViet"]',)
-    fingerprint_re = (r"""<meta[^>]+content=["']NukeViet v?\d""",)
+    # Resellers brand the generator meta (pbgdplthainguyen.gov.vn says "Netsite.,JSC"); the core's no-JavaScript
+    # notice, which links NukeViet's wiki, and its inline settings script stay.
+    fingerprint_re = (r"""<meta[^>]+content=["']NukeViet v?\d""", r"wiki\.nukeviet\.vn/support:browser",
+                      r"\bnv_base_siteurl\s*=\s*[\"']")
 
     remove: ClassVar[tuple[str, ...]] = (
         "header", "footer", "nav", ".breadcrumbs-wrap", ".breadcrumbs", ".related", "#news-related", ".other-news",
