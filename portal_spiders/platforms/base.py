@@ -747,16 +747,15 @@ class ArticlePage:
         start = title_nodes[0] if title_nodes else None
         if start is None:
             return None
-        for node in start.itersiblings():
-            text = inline_text(node)
-            if DATE_HINT.search(text):
-                return text[:120]
         parent = start.getparent()
-        if parent is not None:
-            for node in parent.itersiblings():
-                text = inline_text(node)
-                if DATE_HINT.search(text):
-                    return text[:120]
+        for node in (*start.itersiblings(), *(parent.itersiblings() if parent is not None else ())):
+            if DATE_HINT.search(inline_text(node)):
+                # The innermost element holding the date: a meta line also carries views and widgets
+                # ("07/09/2024 - 18:18" beside "1982" and "Cỡ chữ:", hamyen.tuyenquang.gov.vn).
+                while (inner := next((c for c in node if isinstance(c.tag, str)
+                                      and DATE_HINT.search(inline_text(c))), None)) is not None:
+                    node = inner
+                return inline_text(node)[:120]
         return None
 
     # -- body -------------------------------------------------------------------------------------------

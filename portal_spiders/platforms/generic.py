@@ -209,9 +209,16 @@ class Generic(Platform):
                 item.body_html = "".join(f"<p>{html_lib.escape(p)}</p>" for p in paragraphs)
                 src["body"] = "trafilatura:body"
         author = clean_text(getattr(doc, "author", None))
-        if not item.author and author and len(author) <= 80:
+        if not item.author and author and len(author) <= 80 and not self._names_the_site(page, author):
             item.author = author
             src["author"] = "trafilatura:author"
+
+    @staticmethod
+    def _names_the_site(page: ArticlePage, author: str) -> bool:
+        """Whether a metadata "author" is the publishing site itself (``DC.Creator`` "Huyện Hàm Yên" on the
+        "Cổng Thông tin điện tử Huyện Hàm Yên" portal): a publisher, not a byline."""
+        names = [page.meta("og:site_name"), page.raw.css('meta[name="DC.Publisher"]::attr(content)').get()]
+        return any(name and author.casefold() in name.casefold() for name in names)
 
     def _htmldate(self, page: ArticlePage, item: ArticleItem) -> None:
         from htmldate import find_date
