@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+
+from govarchive import searchtext
 
 SCHEMA_VERSION = 1  # the table layout of release 0.1.0; later changes are named MIGRATIONS (below)
 
@@ -171,6 +172,24 @@ TABLES: dict[str, dict[str, Any]] = {
         "foreign_keys": [("article_id", "articles", "id")],
         "not_null": {"article_id", "detected_at", "reason"},
     },
+    "citations": {
+        # Legal-document numbers cited in an article's title, summary or body (govarchive/citations.py).
+        "columns": {
+            "id": int,
+            "article_id": int,
+            "number": str,  # as printed: "1009/QĐ-UBND"
+            "number_key": str,  # document_number_key(number): joins documents.number_key
+            "doc_type_code": str,  # folded type code: QD, ND, TT, CT, NQ ... CV (công văn)
+            "doc_type": str,  # Quyết định, Nghị định ...
+            "issuer_code": str,  # folded issuer code: UBND, CP, TTG, QH15 ...
+            "year": int,
+            "occurrences": int,  # times cited in the article
+            "position": int,  # character offset of the first citation (title, summary, body joined)
+        },
+        "pk": "id",
+        "foreign_keys": [("article_id", "articles", "id")],
+        "not_null": {"article_id", "number", "number_key"},
+    },
     "crawl_runs": {
         "columns": {
             "id": int,
@@ -239,42 +258,61 @@ INDEXES: list[tuple[str, list[str], bool]] = [
     ("article_removals", ["detected_at"], False),
     ("article_versions", ["superseded_at"], False),
     ("documents", ["number_key"], False),
+    ("citations", ["article_id", "number_key"], True),
+    ("citations", ["number_key"], False),
+    ("citations", ["doc_type_code"], False),
+    ("citations", ["issuer_code"], False),
     ("crawl_runs", ["portal", "started_at"], False),
     ("failures", ["url"], True),
     ("failures", ["portal"], False),
 ]
 
-# -- full-text search (issue #6; query building lives in govarchive/search.py) -----------------------------
-# Two contentless FTS5 tables over title, summary, body and tags, written by store_article (no triggers: the
-# crawl path and bulk rebuilds stay batched). FTS5's remove_diacritics never folds đ/Đ, so FTS_FOLDED indexes
-# fold()ed text ("Đà Nẵng" -> "da nang") and FTS_EXACT the text as published, so exact-diacritic hits rank first.
+VIEWS: dict[str, str] = {
+    # Each citation with its article and, when the cited document's own page is archived, that page's article id.
+    "citation_links": (
+        "select c.id, c.article_id, a.portal, a.published, a.title, c.number, c.number_key, c.doc_type, "
+        "c.doc_type_code, c.issuer_code, c.year, c.occurrences, "
+        "(select min(d.article_id) from documents d where d.number_key = c.number_key) as document_article_id "
+        "from citations c join articles a on a.id = c.article_id"),
+}
+
+# -- full-text search (query building lives in govarchive/search.py, index text in govarchive/searchtext.py) ----
+# Two contentless FTS5 tables, written by store_article (no triggers: the crawl path and bulk rebuilds stay
+# batched). FTS5's remove_diacritics never folds đ/Đ, so FTS_FOLDED indexes fold()ed text ("Đà Nẵng" -> "da nang")
+# and FTS_EXACT the text as published (lower case), so exact-diacritic hits rank first. Each column holds its
+# syllable tokens followed by every pair of adjacent syllables ("da_nang"): a two-syllable word is one term, a
+# longer word a phrase of pair terms (see govarchive/searchtext.py). Columns: title, summary, body, tags, the names
+# and extracted text of the attachments, and one token naming the portal (`portal : "p_hanoi"` filters in FTS5).
 # Their shared rowid is the *search key* (:func:`search_key`): published wall-clock minutes in the high bits and
 # the article id in the low SEARCH_KEY_ID_BITS bits, so `ORDER BY rowid DESC LIMIT n` is newest-first at any
 # archive size and --since/--until are rowid ranges. Article id = rowid & SEARCH_KEY_ID_MASK.
 FTS_FOLDED = "articles_fts"
 FTS_EXACT = "articles_fts_exact"
-FTS_COLUMNS = ("title", "summary", "body", "tags")
-FTS_TOKENIZERS = {FTS_FOLDED: "unicode61 remove_diacritics 2", FTS_EXACT: "unicode61 remove_diacritics 0"}
-# Extra FTS5 options: a 3-character prefix index on the folded table, so `thu*` is one doclist, not a merge.
+FTS_TABLES = (FTS_FOLDED, FTS_EXACT)
+FTS_COLUMNS = ("title", "summary", "body", "tags", "attachments", "portal")
+FTS_TOKENIZERS = {
+    FTS_FOLDED: "unicode61 remove_diacritics 2 tokenchars '_'",
+    FTS_EXACT: "unicode61 remove_diacritics 0 tokenchars '_'",
+}
+# A 3-character prefix index on the folded table, so `thu*` is one doclist, not a merge of hundreds.
 FTS_OPTIONS = {FTS_FOLDED: ", prefix='3'", FTS_EXACT: ""}
-FTS_WEIGHTS = (10.0, 4.0, 1.0, 6.0)  # bm25 column weights: title, summary, body, tags
-FTS_FIRST_WINDOW = 1024  # fts_search_windowed's first window: this fraction of the search-key range
+FTS_WEIGHTS = (10.0, 4.0, 1.0, 6.0, 0.5, 0.0)  # bm25 column weights, in FTS_COLUMNS order
+FTS_BUILD = {table: f"{table}_build" for table in FTS_TABLES}  # a rebuild fills these, then renames them
+SEARCH_INDEX_FORMAT = 2  # 1: syllables only (release 0.1.0); 2: + syllable pairs, attachments, portal
 SEARCH_KEY_ID_BITS = 36
 SEARCH_KEY_ID_MASK = (1 << SEARCH_KEY_ID_BITS) - 1
 _SEARCH_KEY_EPOCH = datetime(1900, 1, 1)
 _SEARCH_KEY_MAX_MINUTES = (1 << (63 - SEARCH_KEY_ID_BITS)) - 1
 
-_fold_func: Any = None
-
 
 def fold_text(text: str | None) -> str:
     """``portal_spiders.text.fold`` (accent/đ folding, lowercase), imported on first use."""
-    global _fold_func
-    if _fold_func is None:
-        from portal_spiders.text import fold
+    return searchtext.fold(text)
 
-        _fold_func = fold
-    return _fold_func(text) if text else ""
+
+def portal_token(slug: str) -> str:
+    """The one token of an article's portal in the ``portal`` FTS column (``laichau-dcs`` -> ``p_laichau_dcs``)."""
+    return "p_" + "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in slug.lower())
 
 
 def _minutes(wall_clock: datetime) -> int:
@@ -305,18 +343,28 @@ def search_key_bounds(since: str | None, until: str | None) -> tuple[int | None,
     )
 
 
-def _fts_texts(row: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def attachments_search_text(attachments: Iterable[dict[str, Any]]) -> str:
+    """What the ``attachments`` FTS column holds for an article: each attachment's name, then its extracted text."""
+    parts = []
+    for att in attachments:
+        for value in (att.get("name"), att.get("text")):
+            if value:
+                parts.append(str(value))
+    return "\n".join(parts)
+
+
+def _fts_texts(row: dict[str, Any], attachment_text: str = "") -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(exact, folded) FTS column values of an article row; deterministic, as contentless deletes need."""
     try:
         tags = json.loads(row.get("tags") or "[]")
     except ValueError:
         tags = []
     tag_text = "\n".join(str(t) for t in tags if t) if isinstance(tags, list) else ""
-    exact = tuple(
-        unicodedata.normalize("NFC", v or "")
-        for v in (row.get("title"), row.get("summary"), row.get("body_text"), tag_text)
-    )
-    return exact, tuple(fold_text(v) for v in exact)
+    sources = (row.get("title"), row.get("summary"), row.get("body_text"), tag_text, attachment_text)
+    exact = tuple(searchtext.index_text(searchtext.exact_form(v)) for v in sources)
+    folded = tuple(searchtext.index_text(fold_text(v)) for v in sources)
+    portal = portal_token(row.get("portal") or "")
+    return (*exact, portal), (*folded, portal)
 
 
 class ArchiveError(Exception):
@@ -329,6 +377,12 @@ class ReplicaMixError(ArchiveError):
 
 class SearchQueryError(ValueError):
     """SQLite rejected a full-text expression (govarchive.search quotes user input so this stays internal)."""
+
+
+def _as_list(value: Any) -> list[Any]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def utcnow() -> str:
@@ -363,9 +417,16 @@ class Archive:
         batch_size: int = 50,
         batch_seconds: float = 5.0,
         readonly: bool = False,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self._pending = 0
+        self._batch_started = time.monotonic()
+        # called as (articles indexed, articles) while a search-index build runs (see rebuild_search_index)
+        self.index_progress = index_progress
         if readonly:
             uri = f"file:{self.path.resolve()}?mode=ro"
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
@@ -378,10 +439,6 @@ class Archive:
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.ensure_schema()
-        self.batch_size = batch_size
-        self.batch_seconds = batch_seconds
-        self._pending = 0
-        self._batch_started = time.monotonic()
 
     # -- opening -------------------------------------------------------------------------------------
 
@@ -400,6 +457,18 @@ class Archive:
         if missing:
             archive.close()
             raise ArchiveError(f"{p} is not a govarchive archive (missing tables: {', '.join(sorted(missing))})")
+        return archive
+
+    @classmethod
+    def wrap(cls, conn: sqlite3.Connection, path: str | Path = ":memory:") -> Archive:
+        """A read-only :class:`Archive` over a connection someone else opened (Datasette's), schema unchecked."""
+        archive = cls.__new__(cls)
+        archive.path = Path(path)
+        archive.readonly = True
+        archive.db = sqlite_utils.Database(conn)
+        archive.batch_size, archive.batch_seconds, archive._pending = 1, 0.0, 0
+        archive._batch_started = time.monotonic()
+        archive.index_progress = None
         return archive
 
     def ensure_schema(self) -> None:
@@ -422,10 +491,12 @@ class Archive:
             )
         for table, cols, unique in INDEXES:
             self.db[table].create_index(cols, unique=unique, if_not_exists=True)
-        self._ensure_search_index(existing)
+        for name, sql in VIEWS.items():
+            self.db.execute(f"create view if not exists [{name}] as {sql}")
         self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
         self.db.commit()
         self._run_migrations(fresh=fresh)
+        self._ensure_search_index()
 
     def applied_migrations(self) -> list[str]:
         """Names of the :data:`MIGRATIONS` this archive has been through, in order."""
@@ -621,6 +692,7 @@ class Archive:
         """
         now = utcnow()
         self._begin_if_needed()
+        previous_attachments = ""
         with self.db.atomic():
             existing = self.get_article(item["url"])
             capture_id = self._capture_id(item.get("capture"))
@@ -629,7 +701,9 @@ class Archive:
                 if capture_id is not None:
                     seen["capture_id"] = capture_id
                 self.db["articles"].update(existing["id"], seen)
+                before = self._attachment_text(existing["id"])
                 self._update_files(existing["id"], item)
+                self._reindex_attachments(existing, before)
                 self._restore(existing, now)
                 article_id = existing["id"]
                 outcome = "unchanged"
@@ -656,6 +730,7 @@ class Archive:
                     outcome = "new"
                 else:
                     article_id = existing["id"]
+                    previous_attachments = self._attachment_text(article_id)
                     self._save_version(existing, now, run_id)
                     row.update(version=existing["version"] + 1)
                     self.db["articles"].update(article_id, row)
@@ -664,7 +739,9 @@ class Archive:
                 self._write_tags(article_id, item.get("tags") or [])
                 self._write_attachments(article_id, item.get("attachments") or [], item.get("images") or [],
                                         item.get("files"))
-                self._index_article(article_id, row, previous=existing)
+                self._write_citations(article_id, row)
+                self._index_article(article_id, row, previous=existing,
+                                    previous_attachments=previous_attachments if existing else "")
             if item.get("document"):  # legal documents: the properties can change (status) while the text does not
                 self._write_document(article_id, item["document"])
         self._touch()
@@ -967,6 +1044,22 @@ class Archive:
                                            "position": position, "kind": kind,
                                            **self._file_values(by_url.get(att["url"]))})
 
+    def _write_citations(self, article_id: int, row: dict[str, Any]) -> None:
+        """Replace the legal-document numbers cited by an article (see govarchive/citations.py)."""
+        from govarchive.citations import extract_citations
+
+        self.db.execute("delete from citations where article_id = ?", [article_id])
+        for c in extract_citations(row.get("title"), row.get("summary"), row.get("body_text")):
+            self.db.execute(
+                "insert into citations (article_id, number, number_key, doc_type_code, doc_type, issuer_code, year, "
+                "occurrences, position) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [article_id, c.number, c.number_key, c.doc_type_code, c.doc_type, c.issuer_code, c.year,
+                 c.occurrences, c.position])
+
+    def citations(self, article_id: int) -> list[dict[str, Any]]:
+        """Document numbers cited by an article, with the archived document page's article id when there is one."""
+        return list(self.db["citation_links"].rows_where("article_id = ?", [article_id], order_by="id"))
+
     def versions(self, article_id: int) -> list[dict[str, Any]]:
         """Earlier versions of an article, oldest first."""
         return list(self.db["article_versions"].rows_where(
@@ -1040,85 +1133,242 @@ class Archive:
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur]
 
-    # -- full-text search (issue #6) -----------------------------------------------------------------------------
+    # -- full-text search -------------------------------------------------------------------------------------
 
-    def _ensure_search_index(self, existing: set[str]) -> None:
-        """Create the FTS5 tables when missing; an archive that already has articles gets them indexed once."""
-        created = False
-        for name, tokenizer in FTS_TOKENIZERS.items():
-            if name not in existing:
-                self.db.execute(
-                    f"create virtual table [{name}] using fts5({', '.join(FTS_COLUMNS)}, content='', "
-                    f"tokenize='{tokenizer}'{FTS_OPTIONS[name]})")
-                created = True
-        if created and self.count("articles"):
-            self.rebuild_search_index(optimize=False)
+    def _meta_json(self, key: str) -> Any:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            return None
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        if value is None:
+            self.db.execute("delete from meta where key = ?", [key])
+        else:
+            self.db.execute("insert into meta (key, value) values (?, ?) on conflict(key) do update set "
+                            "value = excluded.value", [key, json.dumps(value)])
+
+    def _create_fts_table(self, name: str, kind: str) -> None:
+        self.db.execute(
+            f"create virtual table [{name}] using fts5({', '.join(FTS_COLUMNS)}, content='', "
+            f'tokenize="{FTS_TOKENIZERS[kind]}"{FTS_OPTIONS[kind]})')
+
+    def _ensure_search_index(self) -> None:
+        """Create the FTS5 tables of a new archive; (re)build the index of one whose index is not ready.
+
+        An interrupted build resumes where it stopped (see :meth:`rebuild_search_index`).
+        """
+        status, _ = self.search_index_status()
+        if status == "ready":
+            return
+        if not self.count("articles"):
+            self.db.execute("begin immediate")
+            try:
+                for table in (*FTS_TABLES, *FTS_BUILD.values()):
+                    self.db.execute(f"drop table if exists [{table}]")
+                for table in FTS_TABLES:
+                    self._create_fts_table(table, table)
+                self._set_meta("search_index", {"format": SEARCH_INDEX_FORMAT, "built_at": utcnow(), "articles": 0})
+                self._set_meta("search_index_build", None)
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            self.db.conn.commit()
+            return
+        self.rebuild_search_index(progress=self.index_progress)
+
+    def search_index_status(self) -> tuple[str, str]:
+        """``(state, explanation)``: ``ready``, ``missing``, ``building`` (an interrupted build), ``outdated`` (made
+        by an older format) or ``stale`` (articles were added without being indexed).
+
+        Cheap at any size: the format is a ``meta`` row, and staleness is checked on the newest article.
+        """
+        names = set(self.db.table_names())
+        build = self._meta_json("search_index_build") if "meta" in names else None
+        if any(t not in names for t in FTS_TABLES):
+            if build and all(t in names for t in FTS_BUILD.values()):
+                done = self.count("articles", "id <= ?", [int(build.get("after") or 0)])
+                return "building", (f"a build of the full-text index was interrupted after {done:,} of "
+                                    f"{self.count('articles'):,} articles")
+            return "missing", "the archive has no full-text index"
+        meta = self._meta_json("search_index")
+        if not isinstance(meta, dict) or meta.get("format") != SEARCH_INDEX_FORMAT:
+            return "outdated", "the full-text index was made by an older govarchive and must be rebuilt"
+        newest = self.db.execute("select id, published from articles order by id desc limit 1").fetchone()
+        if newest is not None:
+            key = search_key(newest[1], newest[0])
+            if self.db.execute(f"select 1 from [{FTS_FOLDED}_docsize] where id = ?", [key]).fetchone() is None:
+                return "stale", "articles were added to the archive without being indexed"
+        return "ready", ""
 
     def search_index_ready(self) -> bool:
-        """Whether both FTS5 tables exist (archives created before issue #6 get them on a writable open)."""
-        names = set(self.db.table_names())
-        return FTS_FOLDED in names and FTS_EXACT in names
+        """Whether the full-text index is complete and current (see :meth:`search_index_status`)."""
+        return self.search_index_status()[0] == "ready"
 
-    def _fts_write(self, key: int, exact: tuple[str, ...], folded: tuple[str, ...], *, delete: bool = False) -> None:
+    def indexed_count(self) -> int:
+        """Rows in the full-text index (one per article when it is in step; a full scan of its size table)."""
+        if FTS_FOLDED not in self.db.table_names():
+            return 0
+        return int(self.db.execute(f"select count(*) from [{FTS_FOLDED}_docsize]").fetchone()[0])
+
+    def _fts_write(self, key: int, exact: tuple[str, ...], folded: tuple[str, ...], *, delete: bool = False,
+                   tables: tuple[str, str] = FTS_TABLES) -> None:
         cols = ", ".join(FTS_COLUMNS)
-        for table, values in ((FTS_EXACT, exact), (FTS_FOLDED, folded)):
+        marks = ", ".join("?" * len(FTS_COLUMNS))
+        for table, values in ((tables[1], exact), (tables[0], folded)):
             if delete:
-                sql = f"insert into [{table}] ([{table}], rowid, {cols}) values ('delete', ?, ?, ?, ?, ?)"
+                sql = f"insert into [{table}] ([{table}], rowid, {cols}) values ('delete', ?, {marks})"
             else:
-                sql = f"insert into [{table}] (rowid, {cols}) values (?, ?, ?, ?, ?)"
+                sql = f"insert into [{table}] (rowid, {cols}) values (?, {marks})"
             self.db.execute(sql, [key, *values])
 
-    def _index_article(self, article_id: int, row: dict[str, Any], *, previous: dict[str, Any] | None) -> None:
+    def _attachment_text(self, article_id: int) -> str:
+        """What the ``attachments`` FTS column holds for this article now (its attachments, not its images)."""
+        return attachments_search_text(self.db["attachments"].rows_where(
+            f"article_id = ? and {self._attachment_kind_sql()}", [article_id], select="name, text",
+            order_by="position"))
+
+    def _reindex_attachments(self, article: dict[str, Any], before: str) -> None:
+        """Replace an article's index row when its attachments' text changed from ``before`` (a contentless index
+        row can only be deleted with the values it was made from)."""
+        after = self._attachment_text(article["id"])
+        if after != before:
+            key = search_key(article.get("published"), article["id"])
+            self._fts_write(key, *_fts_texts(article, before), delete=True)
+            self._fts_write(key, *_fts_texts(article, after))
+
+    def _index_article(self, article_id: int, row: dict[str, Any], *, previous: dict[str, Any] | None,
+                       previous_attachments: str = "") -> None:
         """Keep the FTS tables in step with one stored article (called inside store_article's savepoint)."""
         if previous is not None:
             # Contentless FTS5 deletes need the values that were indexed: rebuilt from the stored row.
-            self._fts_write(search_key(previous.get("published"), article_id), *_fts_texts(previous), delete=True)
-        self._fts_write(search_key(row.get("published"), article_id), *_fts_texts(row))
+            self._fts_write(search_key(previous.get("published"), article_id),
+                            *_fts_texts(previous, previous_attachments), delete=True)
+        self._fts_write(search_key(row.get("published"), article_id), *_fts_texts(row, self._attachment_text(
+            article_id)))
 
-    def rebuild_search_index(self, *, optimize: bool = True, chunk: int = 2000) -> int:
-        """Re-create the full-text index from ``articles`` in one transaction; returns the articles indexed.
+    def set_attachment_text(self, article_id: int, url: str, text: str | None) -> None:
+        """Store the text extracted from one attachment and re-index its article, so searches find it.
 
-        Rows are read in search-key order (published, id), which FTS5 appends cheaply; ``optimize`` merges the
-        index into one segment afterwards (faster queries after a bulk load).
+        The full-text index is contentless: its rows can only be replaced with the exact values they were made
+        from. Every change of ``attachments.text`` must therefore go through here (or through
+        :meth:`store_article`), never through a bare UPDATE.
+        """
+        article = self.article_by_id(article_id)
+        if article is None:
+            raise KeyError(f"no article with id {article_id}")
+        self._begin_if_needed()
+        with self.db.atomic():
+            before = self._attachment_text(article_id)
+            self.db.execute("update attachments set text = ? where article_id = ? and url = ?",
+                            [text, article_id, url])
+            self._reindex_attachments(article, before)
+        self._touch()
+
+    def rebuild_search_index(self, *, optimize: bool = True, chunk: int = 5000,
+                             progress: Callable[[int, int], None] | None = None) -> int:
+        """Build the full-text index from ``articles``; returns the articles indexed.
+
+        Resumable and atomic: rows go into separate build tables in committed chunks of ``chunk`` articles (id
+        order, each chunk sorted by search key so FTS5 appends), with the position kept in ``meta``; an
+        interrupted build (Ctrl-C, kill, crash) continues from its last chunk at the next writable open. Only a
+        finished build replaces the live index, in one transaction, so searches see the old index or the new one,
+        never a half-built one. ``optimize`` merges each index into one segment afterwards (faster queries).
+        ``progress(done, total)`` is called after each chunk.
         """
         self.commit()
+        state = self._meta_json("search_index_build")
+        names = set(self.db.table_names())
+        if (not isinstance(state, dict) or state.get("format") != SEARCH_INDEX_FORMAT
+                or any(t not in names for t in FTS_BUILD.values())):
+            self.db.execute("begin immediate")
+            try:
+                for table in FTS_BUILD.values():
+                    self.db.execute(f"drop table if exists [{table}]")
+                for table, build in FTS_BUILD.items():
+                    self._create_fts_table(build, table)
+                state = {"format": SEARCH_INDEX_FORMAT, "after": 0}
+                self._set_meta("search_index_build", state)
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            self.db.conn.commit()
+        conn = self.db.conn
+        after = int(state.get("after") or 0)
+        total = self.count("articles")
+        done = self.count("articles", "id <= ?", [after])
+        build_tables = (FTS_BUILD[FTS_FOLDED], FTS_BUILD[FTS_EXACT])
         cols = ", ".join(FTS_COLUMNS)
-        inserts = {t: f"insert into [{t}] (rowid, {cols}) values (?, ?, ?, ?, ?)" for t in (FTS_EXACT, FTS_FOLDED)}
-        reader = self.db.conn.execute(
-            "select id, published, title, summary, body_text, tags from articles order by published, id")
-        names = [d[0] for d in reader.description]
-        done = 0
-        with self.db.conn:
-            for table in inserts:
-                self.db.conn.execute(f"insert into [{table}] ([{table}]) values ('delete-all')")
-            while True:
-                batch = reader.fetchmany(chunk)
-                if not batch:
-                    break
-                exact_rows, folded_rows = [], []
-                for values in batch:
-                    row = dict(zip(names, values, strict=True))
-                    key = search_key(row["published"], row["id"])
-                    exact, folded = _fts_texts(row)
-                    exact_rows.append((key, *exact))
-                    folded_rows.append((key, *folded))
-                exact_rows.sort()
-                folded_rows.sort()
-                self.db.conn.executemany(inserts[FTS_EXACT], exact_rows)
-                self.db.conn.executemany(inserts[FTS_FOLDED], folded_rows)
-                done += len(batch)
-            if optimize:
-                for table in inserts:
-                    self.db.conn.execute(f"insert into [{table}] ([{table}]) values ('optimize')")
+        marks = ", ".join("?" * len(FTS_COLUMNS))
+        if progress:
+            progress(done, total)
+        while True:
+            batch = conn.execute("select id, portal, published, title, summary, body_text, tags from articles "
+                                 "where id > ? order by id limit ?", [after, chunk]).fetchall()
+            if not batch:
+                break
+            texts: dict[int, list[dict[str, Any]]] = {}
+            for article_id, name, text in conn.execute(
+                    "select article_id, name, text from attachments where article_id between ? and ? and "
+                    f"{self._attachment_kind_sql()} order by article_id, position", [batch[0][0], batch[-1][0]]):
+                texts.setdefault(article_id, []).append({"name": name, "text": text})
+            exact_rows, folded_rows = [], []
+            for values in batch:
+                row = dict(zip(("id", "portal", "published", "title", "summary", "body_text", "tags"), values,
+                               strict=True))
+                key = search_key(row["published"], row["id"])
+                exact, folded = _fts_texts(row, attachments_search_text(texts.get(row["id"], [])))
+                exact_rows.append((key, *exact))
+                folded_rows.append((key, *folded))
+            exact_rows.sort()
+            folded_rows.sort()
+            conn.execute("begin immediate")
+            try:
+                conn.executemany(f"insert into [{build_tables[1]}] (rowid, {cols}) values (?, {marks})", exact_rows)
+                conn.executemany(f"insert into [{build_tables[0]}] (rowid, {cols}) values (?, {marks})", folded_rows)
+                after = batch[-1][0]
+                self._set_meta("search_index_build", {"format": SEARCH_INDEX_FORMAT, "after": after})
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        conn.execute("begin immediate")
+        try:
+            # articles stored while this process was building (none: writers hold the crawl lock) would be in
+            # neither index; the swap re-checks the count so a mismatch is reported, not hidden
+            for table, build in FTS_BUILD.items():
+                conn.execute(f"drop table if exists [{table}]")
+                conn.execute(f"alter table [{build}] rename to [{table}]")
+            self._set_meta("search_index", {"format": SEARCH_INDEX_FORMAT, "built_at": utcnow(), "articles": done})
+            self._set_meta("search_index_build", None)
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        if optimize:
+            for table in FTS_TABLES:
+                conn.execute("begin immediate")
+                try:
+                    conn.execute(f"insert into [{table}] ([{table}]) values ('optimize')")
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
         return done
 
     def bulk_insert_articles(self, rows: Iterable[dict[str, Any]], *, index: bool = True, chunk: int = 5000) -> int:
         """Insert many *new* articles fast (imports, synthetic data, benchmarks); returns the number inserted.
 
         No versioning or syndication lookup: every row must have a new ``url``. ``tags`` (list) and
-        ``attachments`` (list of {url, name}) are written to their tables. Commits every ``chunk`` rows. With
-        ``index=False`` the FTS tables are left alone: call :meth:`rebuild_search_index` afterwards (faster
-        for millions of rows).
+        ``attachments`` (list of {url, name, text}) are written to their tables. Commits every ``chunk`` rows.
+        With ``index=False`` the FTS tables are left alone (the index is then ``stale``): call
+        :meth:`rebuild_search_index` afterwards (faster for millions of rows).
         """
         self.commit()
         now = utcnow()
@@ -1154,34 +1404,36 @@ class Archive:
                 conn.execute("insert or ignore into article_tags (article_id, tag_id, position) values (?, ?, ?)",
                              [article_id, tag_ids[name], position])
             for position, att in enumerate(attachments):
-                conn.execute("insert or ignore into attachments (article_id, url, name, position) values (?, ?, ?, ?)",
-                             [article_id, att["url"], att.get("name"), position])
+                conn.execute("insert or ignore into attachments (article_id, url, name, position, text) "
+                             "values (?, ?, ?, ?, ?)",
+                             [article_id, att["url"], att.get("name"), position, att.get("text")])
+            self._write_citations(article_id, row)
             if index:
-                pending.append((search_key(row.get("published"), article_id), *_fts_texts(row)))
+                pending.append((search_key(row.get("published"), article_id),
+                                *_fts_texts(row, attachments_search_text(attachments))))
             count += 1
             if count % chunk == 0:
                 flush()
         flush()
         return count
 
-    def _article_filters(self, filters: dict[str, Any] | None, *, dates: bool) -> tuple[list[str], list[Any]]:
+    def _article_filters(self, filters: dict[str, Any] | None, *, dates: bool,
+                         portals: bool = True) -> tuple[list[str], list[Any]]:
         """SQL conditions on alias ``a`` (articles) for portal / author / tag (and date) filters."""
         filters = filters or {}
         where: list[str] = []
         params: list[Any] = []
-        portals = filters.get("portal")
-        if portals:
-            portals = [portals] if isinstance(portals, str) else list(portals)
-            where.append(f"a.portal in ({', '.join('?' * len(portals))})")
-            params.extend(portals)
+        portal_list = _as_list(filters.get("portal"))
+        if portals and portal_list:
+            where.append(f"a.portal in ({', '.join('?' * len(portal_list))})")
+            params.extend(portal_list)
         if filters.get("author"):
             if not getattr(self, "_fold_sql_registered", False):
                 self.db.conn.create_function("govarchive_fold", 1, fold_text, deterministic=True)
                 self._fold_sql_registered = True
             where.append("instr(govarchive_fold(a.author), ?) > 0")
             params.append(fold_text(filters["author"]))
-        tags = filters.get("tag")
-        for tag in [tags] if isinstance(tags, str) else list(tags or []):
+        for tag in _as_list(filters.get("tag")):
             wanted = fold_text(tag).strip()
             ids = [tid for tid, name in self.db.execute("select id, name from tags") if fold_text(name) == wanted]
             where.append(
@@ -1196,109 +1448,16 @@ class Archive:
             params.append((date.fromisoformat(filters["until"]) + timedelta(days=1)).isoformat())
         return where, params
 
-    def fts_search(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
-                   limit: int = 20, with_score: bool = False, min_key: int | None = None,
-                   keys: Iterable[int] | None = None) -> list[tuple[int, Any]]:
-        """``(search_key, bm25 or None)`` of articles matching an FTS5 expression, newest first, at most ``limit``.
-
-        ``exact`` searches the unfolded index; filters: portal, author, tag, since, until (dates are rowid
-        ranges); ``min_key`` restricts to keys >= it, ``keys`` to these keys (rowid lookups, no scan). Raises
-        :class:`SearchQueryError` for an invalid expression.
-        """
-        return self.fts_search_bounded(expression, exact=exact, filters=filters, limit=limit, with_score=with_score,
-                                       min_key=min_key, keys=keys)[0]
-
-    def fts_search_bounded(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
-                           limit: int = 20, with_score: bool = False, min_key: int | None = None,
-                           keys: Iterable[int] | None = None,
-                           budget_s: float | None = None) -> tuple[list[tuple[int, Any]], bool]:
-        """Like :meth:`fts_search`, but stops after ``budget_s`` seconds: ``(rows so far, complete)``.
-
-        The budget is enforced with SQLite's progress handler, between rows (bm25 ranking of a word found in
-        most of a million articles is the case it bounds).
-        """
-        if budget_s is None:
-            return self._fts_query(expression, exact, filters, limit, with_score, min_key, keys, None), True
-        deadline = time.monotonic() + budget_s
-        rows: list[tuple[int, Any]] = []
-        self.db.conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
-        try:
-            self._fts_query(expression, exact, filters, limit, with_score, min_key, keys, rows)
-            return rows, True
-        except sqlite3.OperationalError as exc:
-            if "interrupted" not in str(exc):
-                raise
-            return rows, False
-        finally:
-            self.db.conn.set_progress_handler(None, 0)
-
-    def fts_search_windowed(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
-                            limit: int = 20, budget_s: float | None = None) -> tuple[list[tuple[int, None]], bool]:
-        """Newest-first matches found window by window: ``(up to limit rows, complete)``.
-
-        For expressions with phrases of three or more tokens, SQLite's FTS5 (3.40) pays for a *descending* scan in
-        proportion to the whole index whatever the LIMIT or rowid range, while an ascending scan of a rowid range
-        costs in proportion to that range. So rowid windows are scanned ascending, newest window first, starting at
-        1/:data:`FTS_FIRST_WINDOW` of the key range and doubling while the budget left allows (sized from the last
-        window's speed), until ``limit`` matches, the oldest key, or ``budget_s`` (then ``complete`` is False).
-        """
-        filters = filters or {}
-        table = FTS_EXACT if exact else FTS_FOLDED
-        lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
-        first = self.db.execute(f"select rowid from [{table}] order by rowid asc limit 1").fetchone()
-        last = self.db.execute(f"select rowid from [{table}] order by rowid desc limit 1").fetchone()
-        if first is None:
-            return [], True
-        lo = first[0] if lo is None else max(lo, first[0])
-        top = last[0] + 1 if hi is None else min(hi, last[0] + 1)
-        span = max(1, (top - lo) // FTS_FIRST_WINDOW)
-        deadline = None if budget_s is None else time.monotonic() + budget_s
-        rows: list[tuple[int, None]] = []
-        while top > lo and len(rows) < limit:
-            if deadline is not None and time.monotonic() > deadline:
-                return rows, False
-            bottom = max(lo, top - span)
-            started = time.monotonic()
-            window = self._fts_query(expression, exact, filters, -1, False, bottom, None, None, max_key=top,
-                                     ascending=True)
-            rows.extend(reversed(window))
-            now, done = time.monotonic(), top - bottom
-            span = done * 2
-            if deadline is not None and now > started:
-                # aim the next window at half the time left, so the last one overshoots the budget little
-                span = min(span, int(done * (deadline - now) / 2 / (now - started)))
-            span, top = max(1, span), bottom
-        return rows[:limit], True
-
-    def fts_prefix_terms(self, prefix: str, *, limit: int = 64) -> list[str] | None:
-        """Terms of the folded index that start with ``prefix``, or ``None`` when there are more than ``limit``.
-
-        One seek per term in FTS5's ``instance`` vocabulary (the first instance only), so the cost follows the
-        number of terms, not the size of their doclists; ``prefix*`` can then be searched as an OR of whole terms,
-        which FTS5 reads lazily in rowid order instead of merging every matching doclist first.
-        """
-        if not prefix:
-            return None
-        self.db.execute(f"create virtual table if not exists temp.[{FTS_FOLDED}_terms] "
-                        f"using fts5vocab(main, '{FTS_FOLDED}', 'instance')")
-        terms: list[str] = []
-        start = prefix
-        while len(terms) <= limit:
-            # no `term < upper bound` in SQL: the vocabulary would read every instance of the first term past it
-            row = self.db.execute(f"select term from temp.[{FTS_FOLDED}_terms] where term >= ? limit 1",
-                                  [start]).fetchone()
-            if row is None or not row[0].startswith(prefix):
-                return terms
-            terms.append(row[0])
-            start = row[0] + "\x01"  # the smallest string after every instance of this term
-        return None
-
-    def _fts_query(self, expression: str, exact: bool, filters: dict[str, Any] | None, limit: int, with_score: bool,
-                   min_key: int | None, keys: Iterable[int] | None,
-                   into: list[tuple[int, Any]] | None, *, max_key: int | None = None,
-                   ascending: bool = False) -> list[tuple[int, Any]]:
+    def _fts_sql(self, select: str, expression: str, exact: bool, filters: dict[str, Any] | None, *,
+                 min_key: int | None = None, max_key: int | None = None,
+                 join_articles: bool = False) -> tuple[str, list[Any]]:
+        """``select ... from <fts> [join articles a] where match ... and filters`` (no ORDER BY / LIMIT)."""
         table = FTS_EXACT if exact else FTS_FOLDED
         filters = filters or {}
+        portal_list = _as_list(filters.get("portal"))
+        if portal_list:
+            tokens = " OR ".join('"' + portal_token(p) + '"' for p in portal_list)
+            expression = f"({expression}) AND portal : ({tokens})"
         lo, hi = search_key_bounds(filters.get("since"), filters.get("until"))
         if min_key is not None:
             lo = min_key if lo is None else max(lo, min_key)
@@ -1311,30 +1470,110 @@ class Archive:
         if hi is not None:
             where.append(f"[{table}].rowid < ?")
             params.append(hi)
-        if keys is not None:
-            keys = [int(k) for k in keys]
-            if not keys:
-                return [] if into is None else into
-            where.append(f"[{table}].rowid in ({', '.join('?' * len(keys))})")
-            params.extend(keys)
-            if not ascending and into is None:  # see fts_search_windowed: ascending, then newest first here
-                found = self._fts_query(expression, exact, filters, -1, with_score, min_key, keys, None,
-                                        max_key=max_key, ascending=True)
-                return sorted(found, key=lambda row: row[0], reverse=True)[:limit]
-        conditions, extra = self._article_filters(filters, dates=False)
-        join = f" join articles a on a.id = ([{table}].rowid & {SEARCH_KEY_ID_MASK})" if conditions else ""
-        score = f"bm25([{table}], {', '.join(map(str, FTS_WEIGHTS))})" if with_score else "null"
-        sql = (f"select [{table}].rowid, {score} from [{table}]{join} where {' and '.join(where + conditions)} "
-               f"order by [{table}].rowid {'asc' if ascending else 'desc'} limit ?")
-        rows = [] if into is None else into
+        conditions, extra = self._article_filters(filters, dates=False, portals=False)
+        join = (f" join articles a on a.id = ([{table}].rowid & {SEARCH_KEY_ID_MASK})"
+                if conditions or join_articles else "")
+        select = select.replace("{t}", f"[{table}]")
+        return f"select {select} from [{table}]{join} where {' and '.join(where + conditions)}", params + extra
+
+    def _fts_execute(self, sql: str, params: list[Any]) -> sqlite3.Cursor:
         try:
-            for key, value in self.db.execute(sql, [*params, *extra, int(limit)]):
-                rows.append((int(key), value))
+            return self.db.execute(sql, params)
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc):
                 raise SearchQueryError(str(exc)) from exc
             raise
-        return rows
+
+    def fts_count(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None) -> int:
+        """Exact number of articles matching an FTS5 expression (with filters). Raises :class:`SearchQueryError`."""
+        sql, params = self._fts_sql("count(*)", expression, exact, filters)
+        return int(self._fts_execute(sql, params).fetchone()[0])
+
+    def fts_search(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
+                   limit: int = 20, offset: int = 0, ranked: bool = False, keys: Iterable[int] | None = None,
+                   exclude_exact: str | None = None) -> list[tuple[int, float | None]]:
+        """``(search_key, bm25 or None)`` of matching articles: newest first, or by bm25 (lower = better) when
+        ``ranked``, ``limit`` rows after ``offset`` (``limit=-1``: all). ``keys`` restricts to these search keys
+        (rowid lookups); ``exclude_exact`` leaves out the articles matching that expression in the exact index.
+        Raises :class:`SearchQueryError` for an invalid expression.
+        """
+        weights = ", ".join(map(str, FTS_WEIGHTS))
+        score = f"bm25({{t}}, {weights})" if ranked else "null"
+        sql, params = self._fts_sql(f"{{t}}.rowid, {score}", expression, exact, filters)
+        table = FTS_EXACT if exact else FTS_FOLDED
+        if keys is not None:
+            keys = [int(k) for k in keys]
+            if not keys:
+                return []
+            sql += f" and [{table}].rowid in ({', '.join('?' * len(keys))})"
+            params += keys
+        if exclude_exact:
+            date_filters = {k: v for k, v in (filters or {}).items() if k in ("since", "until", "portal")}
+            sub, sub_params = self._fts_sql("{t}.rowid", exclude_exact, True, date_filters)
+            sql += f" and [{table}].rowid not in ({sub})"
+            params += sub_params
+        sql += " order by 2, 1 desc" if ranked else " order by 1 desc"
+        sql += " limit ? offset ?"
+        return [(int(k), v) for k, v in self._fts_execute(sql, [*params, int(limit), max(0, int(offset))])]
+
+    def fts_iter(self, expression: str, *, exact: bool = False,
+                 filters: dict[str, Any] | None = None) -> Iterator[int]:
+        """Search keys of matching articles, newest first, streamed from one cursor (for merging two indexes)."""
+        sql, params = self._fts_sql("{t}.rowid", expression, exact, filters)
+        for (key,) in self._fts_execute(sql + " order by 1 desc", params):
+            yield int(key)
+
+    def _vocabulary(self, table: str = FTS_FOLDED) -> str:
+        name = f"{table}_terms"
+        self.db.execute(f"create virtual table if not exists temp.[{name}] using fts5vocab(main, '{table}', "
+                        "'instance')")
+        return f"temp.[{name}]"
+
+    def fts_prefix_terms(self, prefix: str, *, limit: int = 64) -> list[str] | None:
+        """Single-syllable terms of the folded index that start with ``prefix``; ``None`` when more than ``limit``.
+
+        One seek per term in FTS5's ``instance`` vocabulary (the first instance only), so the cost follows the
+        number of terms, not the size of their doclists; ``prefix*`` can then be searched as an OR of whole terms,
+        which FTS5 reads lazily in rowid order instead of merging every matching doclist first. Pair terms
+        (``thu_tuong``) are skipped in one seek each syllable.
+        """
+        if not prefix:
+            return None
+        vocabulary = self._vocabulary()
+        terms: list[str] = []
+        start = prefix
+        pairs = searchtext.PAIR_JOIN in prefix
+        while len(terms) <= limit:
+            # no `term < upper bound` in SQL: the vocabulary would read every instance of the first term past it
+            row = self.db.execute(f"select term from {vocabulary} where term >= ? limit 1", [start]).fetchone()
+            if row is None or not row[0].startswith(prefix):
+                return terms
+            term = row[0]
+            if not pairs and searchtext.PAIR_JOIN in term:
+                # skip every pair that starts with this syllable: '`' is the character after '_'
+                start = term.split(searchtext.PAIR_JOIN, 1)[0] + "`"
+                continue
+            terms.append(term)
+            start = term + "\x01"  # the smallest string after every instance of this term
+        return None
+
+    def fts_terms_present(self, terms: Iterable[str]) -> set[str]:
+        """Which of these terms the folded index holds (one seek each)."""
+        vocabulary = self._vocabulary()
+        return {t for t in dict.fromkeys(terms)
+                if self.db.execute(f"select 1 from {vocabulary} where term = ? limit 1", [t]).fetchone()}
+
+    def search_attachments(self, article_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """Attachments (url, name, text) of these articles, in page order, keyed by article id."""
+        ids = list(article_ids)
+        out: dict[int, list[dict[str, Any]]] = {}
+        if not ids:
+            return out
+        cur = self.db.execute("select article_id, url, name, text from attachments where article_id in "
+                              f"({', '.join('?' * len(ids))}) order by article_id, position", ids)
+        for article_id, url, name, text in cur:
+            out.setdefault(article_id, []).append({"url": url, "name": name, "text": text})
+        return out
 
     def articles_by_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Rows (without ``body_html``) of these article ids, keyed by id."""
@@ -1352,44 +1591,40 @@ class Archive:
         rows = list(self.db["articles"].rows_where("id = ?", [article_id], limit=1))
         return rows[0] if rows else None
 
+    def export_columns(self, *, include_html: bool = False) -> list[str]:
+        """Article columns an export carries: every column of ``articles`` (``body_html`` on request)."""
+        return [c for c in self.db["articles"].columns_dict if include_html or c != "body_html"]
+
     def iter_export(self, filters: dict[str, Any] | None = None, *, expression: str | None = None,
                     include_html: bool = False) -> Iterator[dict[str, Any]]:
-        """Stream articles for export (a cursor: constant memory), with ``tags`` and ``attachments`` as JSON text.
+        """Stream articles for export (a cursor: constant memory): every article column, plus ``tags``,
+        ``attachments`` (every attachment column but the extracted text), ``citations`` (document numbers) and
+        ``document`` (the legal-document fields, for document pages) as JSON text.
 
-        Without ``expression``: filtered articles in id order. With an FTS5 ``expression`` (folded index):
-        the matches, newest first.
+        Without ``expression``: filtered articles in id order. With an FTS5 ``expression`` (folded index): the
+        matches, newest first.
         """
-        columns = ["id", "url", "portal", "title", "summary", "body_text", "author", "category", "published",
-                   "published_precision", "version", "first_seen_at", "last_seen_at", "updated_at", "duplicate_of"]
-        if include_html:
-            columns.append("body_html")
-        select = ", ".join(f"a.{c}" for c in columns) + (
+        columns = self.export_columns(include_html=include_html)
+        att_cols = [c for c in self.db["attachments"].columns_dict if c not in ("article_id", "text")]
+        doc_cols = [c for c in self.db["documents"].columns_dict if c != "article_id"]
+        select = ", ".join(f"a.[{c}]" for c in columns if c != "tags") + (
             ", (select json_group_array(name) from (select t.name from article_tags at join tags t"
             " on t.id = at.tag_id where at.article_id = a.id order by at.position)) as tags"
-            ", (select json_group_array(json_object('url', url, 'name', name)) from (select url, name"
-            f" from attachments where article_id = a.id and {self._attachment_kind_sql()}"
-            " order by position)) as attachments")
+            ", (select json_group_array(json_object(" + ", ".join(f"'{c}', [{c}]" for c in att_cols) + "))"
+            f" from (select * from attachments where article_id = a.id and {self._attachment_kind_sql()}"
+            " order by position)) as attachments"
+            ", (select json_group_array(number) from (select number from citations where article_id = a.id"
+            " order by position)) as citations"
+            ", (select json_object(" + ", ".join(f"'{c}', d.[{c}]" for c in doc_cols) + ") from documents d"
+            " where d.article_id = a.id) as document")
         if expression:
-            lo, hi = search_key_bounds((filters or {}).get("since"), (filters or {}).get("until"))
-            where, params = [f"[{FTS_FOLDED}] match ?"], [expression]
-            for op, bound in ((">=", lo), ("<", hi)):
-                if bound is not None:
-                    where.append(f"[{FTS_FOLDED}].rowid {op} ?")
-                    params.append(bound)
-            conditions, extra = self._article_filters(filters, dates=False)
-            sql = (f"select {select} from [{FTS_FOLDED}] join articles a on a.id = ([{FTS_FOLDED}].rowid & "
-                   f"{SEARCH_KEY_ID_MASK}) where {' and '.join(where + conditions)} order by [{FTS_FOLDED}].rowid desc")
-            params += extra
+            sql, params = self._fts_sql(select, expression, False, filters, join_articles=True)
+            sql += f" order by [{FTS_FOLDED}].rowid desc"
         else:
             conditions, params = self._article_filters(filters, dates=True)
             sql = f"select {select} from articles a" + (f" where {' and '.join(conditions)}" if conditions else "")
             sql += " order by a.id"
-        try:
-            cursor = self.db.execute(sql, params)
-        except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "syntax" in str(exc):
-                raise SearchQueryError(str(exc)) from exc
-            raise
+        cursor = self._fts_execute(sql, params)
         names = [d[0] for d in cursor.description]
         for values in cursor:
             yield dict(zip(names, values, strict=True))
@@ -1427,3 +1662,23 @@ def _archival_fidelity(archive: Archive) -> None:
 
 
 MIGRATIONS.append(("0002-archival-fidelity", _archival_fidelity))
+
+
+def _migrate_search_index_v2(archive: Archive) -> None:
+    """Drop the syllable-only index of release 0.1.0: the next step of the open rebuilds it with syllable pairs,
+    attachment text and the portal column (resumable; see :meth:`Archive.rebuild_search_index`)."""
+    for table in (*FTS_TABLES, *FTS_BUILD.values()):
+        archive.db.execute(f"drop table if exists [{table}]")
+    archive.db.execute("delete from meta where key in ('search_index', 'search_index_build')")
+
+
+def _backfill_citations(archive: Archive) -> None:
+    """Extract the document numbers cited by every archived article into ``citations``."""
+    cursor = archive.db.conn.execute("select id, title, summary, body_text from articles order by id")
+    while batch := cursor.fetchmany(2000):
+        for article_id, title, summary, body in batch:
+            archive._write_citations(article_id, {"title": title, "summary": summary, "body_text": body})
+
+
+MIGRATIONS.append(("search_index_v2_syllable_pairs", _migrate_search_index_v2))
+MIGRATIONS.append(("citations_backfill", _backfill_citations))

@@ -1,53 +1,60 @@
 """Vietnamese full-text search: query parsing, FTS5 expression building and result shaping.
 
-No SQL here: :class:`govarchive.archive.Archive` runs the queries (``fts_search``, ``articles_by_ids``).
+No SQL here: :class:`govarchive.archive.Archive` runs the queries (``fts_count``, ``fts_search``...).
 
-* **Any user string is safe.** Input is parsed into words and ``"quoted phrases"`` (an unbalanced quote runs to
-  the end), ``word*`` prefixes, ``-word`` / ``NOT word`` exclusions and ``OR`` between items; every item becomes
-  an FTS5 string literal with inner quotes doubled, so ``NĐ-CP``, ``15/2024``, ``AND``, ``NEAR``, ``:`` or ``*``
-  can never produce an FTS5 syntax error (``NĐ-CP`` becomes the phrase ``"nd-cp"`` = tokens ``nd cp``).
+* **Words, not syllables.** A Vietnamese word is written as separate syllables, so syllables typed together
+  (``Da Nang``, ``giai phong mat bang``) must appear *together*, in that order: ``Da Nang`` finds *Đà Nẵng* and
+  not *đã … nâng*. Separate words with ``AND`` (or quote them separately) to find them anywhere in an article,
+  with ``OR`` for either. The index stores adjacent syllable pairs as single terms (govarchive/searchtext.py), so
+  a two-syllable word is one term and a longer one a short phrase of pair terms: cheap at any archive size.
 * **With or without diacritics.** Items are ``fold()``ed and matched against the folded index, so ``Da Nang``
-  finds ``Đà Nẵng``. When the query itself carries diacritics, matches of the exact (unfolded) index come first.
-* **Bounded work at any archive size.** The FTS rowid is a recency key, so ``newest`` reads the first
-  ``limit`` rowids in descending order. ``relevance`` ranks by bm25 among the newest
-  :data:`RELEVANCE_CANDIDATES` matches, collected within :data:`RELEVANCE_BUDGET_S` (bm25 costs microseconds per
-  matching row and a common word matches most of a million articles), and says so in
-  :attr:`SearchResult.truncated`. Snippets are built only for the final page. Two query shapes FTS5 cannot stop
-  early get their own paths: newest-first phrases of 3+ words walk rowid windows backwards within
-  :data:`PHRASE_BUDGET_S` (``truncated`` when the budget ends the walk), and ``word*`` longer than the 3-character
-  prefix index is expanded to the indexed terms it matches (an OR FTS5 reads lazily).
+  finds ``Đà Nẵng``; a word typed without spaces (``danang``, ``hochiminh``) is also read as the syllables it
+  can be split into, where the index holds them. When the query carries diacritics, the articles that match
+  them exactly come first.
+* **Any user string is safe.** Every item becomes an FTS5 string literal with inner quotes doubled, so
+  ``NĐ-CP``, ``15/2024``, ``AND``, ``NEAR``, ``:`` or ``*`` never produce an FTS5 syntax error. A leading
+  ``-word`` excludes; ``word*`` is a prefix (3+ letters).
+* **Complete.** Totals are exact; newest-first and relevance (bm25 over *every* match) pages are reachable at any
+  offset. Word segmentation with underthesea was evaluated and not used: its CRF model ships in the wheel and runs
+  offline, but it segments unaccented input poorly (``quyet dinh bo nhiem`` -> four single syllables) and even
+  official phrases (``Ủy ban nhân dân tỉnh`` -> ``Ủy | ban nhân dân | tỉnh``), so the same query typed with and
+  without diacritics would match different articles; "syllables typed together stay together" is predictable.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from govarchive.archive import SEARCH_KEY_ID_MASK, Archive, SearchQueryError, fold_text
+from govarchive import searchtext
+from govarchive.archive import SEARCH_KEY_ID_MASK, Archive, fold_text
 
 DEFAULT_LIMIT = 20
-RELEVANCE_CANDIDATES = 20_000  # newest matches ranked by bm25 (bm25 costs ~2-5 µs per matching row)
-RELEVANCE_BUDGET_S = 0.25  # and at most this long collecting them (the rest of the page takes < 50 ms)
-EXACT_BUDGET_S = 0.1  # time for finding which candidates also match the exact (unfolded) index
-PHRASE_BUDGET_S = 0.06  # newest-first phrase search: windows scanned within this long (then `truncated`)
 INDEX_PREFIX = 3  # prefix length the folded index keeps (FTS_OPTIONS); longer prefixes are expanded to terms
 MAX_PREFIX_TERMS = 64  # a longer prefix matching more indexed terms than this is left to FTS5's own prefix merge
 MAX_ITEMS = 32  # query items kept; longer inputs are truncated (FTS5 expression depth stays small)
+MAX_TOKENS = 24  # syllables kept per item
+MAX_VARIANTS = 8  # readings of an item with words typed without spaces (danang -> da nang)
 MIN_PREFIX = 3  # `ab*` with fewer folded characters is searched as the whole word `ab`
 SORTS = ("newest", "relevance")
 _WORD = re.compile(r"[^\W_]+")
+_SEP = r"[^\w\n]{1,3}"  # between two syllables of one word in the highlighter (space, hyphen, slash...)
 
 
 @dataclass(frozen=True)
 class Item:
-    """One query item: a word or a quoted phrase."""
+    """One query item: syllables typed together (a word or phrase) or a quoted phrase."""
 
     text: str  # NFC, as typed (without quotes / operators)
     negated: bool = False
     prefix: bool = False
     or_with_previous: bool = False
+    quoted: bool = False
 
     @property
     def folded(self) -> str:
@@ -55,8 +62,17 @@ class Item:
 
     @property
     def tokens(self) -> list[str]:
-        """Folded tokens, as the unicode61 tokenizer would split them."""
-        return _WORD.findall(self.folded)
+        """Folded tokens, as the index splits them."""
+        return _WORD.findall(self.folded)[:MAX_TOKENS]
+
+    @property
+    def exact_tokens(self) -> list[str]:
+        return _WORD.findall(searchtext.exact_form(self.text))[:MAX_TOKENS]
+
+    @property
+    def is_prefix(self) -> bool:
+        tokens = self.tokens
+        return self.prefix and bool(tokens) and len(tokens[-1]) >= MIN_PREFIX
 
 
 @dataclass
@@ -80,43 +96,64 @@ class Query:
         return any(fold_text(i.text) != i.text.lower() for i in self.positive)
 
     @property
-    def phrased(self) -> bool:
-        """Whether an item is a phrase of three or more tokens (searched window by window, newest first)."""
-        return any(len(i.tokens) >= 3 for i in self.items)
-
-    @property
     def exact_ranking(self) -> bool:
         """Rank exact-diacritic matches first: the query has diacritics and no prefix (``word*``) items."""
         return self.has_diacritics and not any(i.prefix for i in self.positive)
 
-    def expression(self, *, exact: bool = False, terms: dict[str, list[str]] | None = None) -> str:
-        """The FTS5 MATCH expression: each item a quoted string, ANDed (or ORed), exclusions as NOT.
+    def groups(self) -> list[list[Item]]:
+        """Positive items grouped by OR; the groups are ANDed."""
+        groups: list[list[Item]] = []
+        for item in self.positive:
+            if item.or_with_previous and groups:
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+        return groups
 
-        ``terms`` maps a folded prefix to the indexed terms it matches: ``prefix*`` then becomes their OR.
+    def expression(self, *, exact: bool = False, terms: dict[str, list[str]] | None = None,
+                   variants: dict[str, list[list[str]]] | None = None) -> str:
+        """The FTS5 MATCH expression: each item a quoted term or phrase, ANDed (or ORed), exclusions as NOT.
+
+        ``terms`` maps a folded prefix to the indexed terms it matches (``prefix*`` becomes their OR);
+        ``variants`` maps a folded token typed without spaces to the syllable readings the index holds.
         """
         if self.empty:
             return ""
-        groups: list[list[str]] = []
-        for item in self.positive:
-            literal = _literal(item, exact=exact, terms=terms)
-            if item.or_with_previous and groups:
-                groups[-1].append(literal)
-            else:
-                groups.append([literal])
-        positive = " AND ".join("(" + " OR ".join(g) + ")" for g in groups)
-        negated = [_literal(i, exact=exact, terms=terms) for i in self.items if i.negated]
+        positive = " AND ".join(
+            "(" + " OR ".join(_literal(i, exact=exact, terms=terms, variants=variants) for i in g) + ")"
+            for g in self.groups())
+        negated = [_literal(i, exact=exact, terms=terms, variants=variants) for i in self.items if i.negated]
         if negated:
             return f"({positive}) NOT ({' OR '.join(negated)})"
         return positive
 
-    def highlight_pattern(self) -> re.Pattern[str] | None:
-        """Regex over *folded* text matching any positive query token (prefix tokens as prefixes)."""
+    def describe(self) -> str:
+        """How the query was read, for people: ``"đà nẵng" AND ("du lịch" OR biển) NOT "mưa"``."""
+        def show(item: Item) -> str:
+            words = " ".join(_WORD.findall(item.text))
+            text = f'"{words}"' if len(_WORD.findall(words)) > 1 else words
+            return text + ("*" if item.prefix else "")
+
+        parts = []
+        for group in self.groups():
+            inner = " OR ".join(show(i) for i in group)
+            parts.append(f"({inner})" if len(group) > 1 and len(self.groups()) > 1 else inner)
+        text = " AND ".join(parts)
+        negated = [show(i) for i in self.items if i.negated]
+        return text + "".join(f" NOT {n}" for n in negated)
+
+    def highlight_pattern(self, variants: dict[str, list[list[str]]] | None = None) -> re.Pattern[str] | None:
+        """Regex over *folded* text matching each positive item as adjacent syllables (prefix items as prefixes)."""
         parts = []
         for item in self.positive:
             tokens = item.tokens
-            for n, token in enumerate(tokens):
-                is_prefix = item.prefix and n == len(tokens) - 1 and len(token) >= MIN_PREFIX
-                parts.append(re.escape(token) + (r"\w*" if is_prefix else ""))
+            if not tokens:
+                continue
+            for reading in _readings(tokens, variants):
+                pieces = [re.escape(t) for t in reading]
+                if item.is_prefix:
+                    pieces[-1] += r"\w*"
+                parts.append(_SEP.join(pieces))
         if not parts:
             return None
         parts.sort(key=len, reverse=True)
@@ -127,24 +164,66 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _literal(item: Item, *, exact: bool, terms: dict[str, list[str]] | None = None) -> str:
-    tokens = item.tokens
-    is_prefix = item.prefix and tokens and len(tokens[-1]) >= MIN_PREFIX
-    if is_prefix and not exact and terms and terms.get(tokens[-1]):
-        return "(" + " OR ".join(_quoted(" ".join([*tokens[:-1], t])) for t in terms[tokens[-1]]) + ")"
-    literal = _quoted(unicodedata.normalize("NFC", item.text) if exact else item.folded)
-    return literal + " *" if is_prefix else literal
+def _readings(tokens: list[str], variants: dict[str, list[list[str]]] | None) -> list[list[str]]:
+    """The syllable sequences an item stands for: as typed, plus each token typed without spaces split up."""
+    choices = [[[t], *(variants or {}).get(t, [])] for t in tokens]
+    out = []
+    for combo in itertools.islice(itertools.product(*choices), MAX_VARIANTS + 1):
+        out.append([s for part in combo for s in part])
+    return out
+
+
+def _phrase(syllables: list[str], *, prefix: bool, broken: bool) -> str:
+    if len(syllables) == 1 or broken:
+        return _quoted(" ".join(syllables)) + (" *" if prefix else "")
+    return _quoted(" ".join(searchtext.phrase_terms(syllables))) + (" *" if prefix else "")
+
+
+def _literal(item: Item, *, exact: bool, terms: dict[str, list[str]] | None = None,
+             variants: dict[str, list[list[str]]] | None = None) -> str:
+    tokens = item.exact_tokens if exact else item.tokens
+    prefix = item.is_prefix
+    # punctuation the index does not pair across (a quoted "Hà Nội, Đà Nẵng"): a phrase of single syllables
+    broken = searchtext.breaks_pairs(searchtext.exact_form(item.text))
+    if prefix and not exact and len(tokens) == 1 and terms and terms.get(tokens[0]):
+        return "(" + " OR ".join(_quoted(t) for t in terms[tokens[0]]) + ")"
+    if exact or prefix or not variants:
+        return _phrase(tokens, prefix=prefix, broken=broken)
+    readings = _readings(tokens, variants)
+    if len(readings) == 1:
+        return _phrase(tokens, prefix=False, broken=broken)
+    return "(" + " OR ".join(_phrase(r, prefix=False, broken=broken) for r in readings[:MAX_VARIANTS]) + ")"
 
 
 def _prefix_terms(archive: Archive, query: Query) -> dict[str, list[str]]:
-    """Indexed terms of each prefix longer than the index keeps (``thuc*`` -> ``thuc``, ``thucs``...)."""
+    """Indexed terms of each one-syllable prefix longer than the index keeps (``thuc*`` -> ``thuc``, ``thucs``...)."""
     out: dict[str, list[str]] = {}
     for item in query.items:
         tokens = item.tokens
-        if item.prefix and tokens and len(tokens[-1]) > INDEX_PREFIX and tokens[-1] not in out:
-            found = archive.fts_prefix_terms(tokens[-1], limit=MAX_PREFIX_TERMS)
+        if item.is_prefix and len(tokens) == 1 and len(tokens[0]) > INDEX_PREFIX and tokens[0] not in out:
+            found = archive.fts_prefix_terms(tokens[0], limit=MAX_PREFIX_TERMS)
             if found:
-                out[tokens[-1]] = found
+                out[tokens[0]] = found
+    return out
+
+
+def _joined_variants(archive: Archive, query: Query) -> dict[str, list[list[str]]]:
+    """Readings of tokens typed without spaces (``danang`` -> ``da nang``) whose syllable pairs the index holds."""
+    out: dict[str, list[list[str]]] = {}
+    for item in query.items:
+        if item.prefix:
+            continue
+        for token in item.tokens:
+            if token in out or searchtext.is_folded_syllable(token):
+                continue
+            splits = searchtext.syllable_splits(token)
+            if not splits:
+                continue
+            needed = {t for s in splits for t in searchtext.phrase_terms(s)}
+            present = archive.fts_terms_present(needed)
+            found = [s for s in splits if all(t in present for t in searchtext.phrase_terms(s))]
+            if found:
+                out[token] = found[:MAX_VARIANTS]
     return out
 
 
@@ -153,57 +232,74 @@ def _searchable(text: str) -> bool:
 
 
 def parse_query(raw: str) -> Query:
-    """Parse any string into a :class:`Query` (never raises)."""
+    """Parse any string into a :class:`Query` (never raises).
+
+    Plain words typed together form one item (their syllables must be adjacent); ``AND``, ``OR``, ``NOT``, quotes,
+    a ``-``/``+`` prefix or a ``word*`` end the item.
+    """
     text = unicodedata.normalize("NFC", raw or "")
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     query = Query(raw=raw or "")
+    run: list[str] = []  # plain words typed together: one item
+    run_negated = run_or = False
+    pending_not = pending_or = False  # NOT / OR seen, applying to the next item
+
+    def add(body: str, *, negated: bool, prefix: bool, or_previous: bool, quoted: bool) -> None:
+        if len(query.items) >= MAX_ITEMS or not _searchable(body):
+            return
+        query.items.append(Item(text=body, negated=negated, prefix=prefix,
+                                or_with_previous=or_previous and not negated and bool(query.items), quoted=quoted))
+
+    def flush(prefix: bool = False) -> None:
+        if run:
+            add(" ".join(run), negated=run_negated, prefix=prefix, or_previous=run_or, quoted=False)
+            run.clear()
+
     i, n = 0, len(text)
-    negate_next = or_next = False
-    while i < n and len(query.items) < MAX_ITEMS:
+    while i < n:
         ch = text[i]
         if ch.isspace():
             i += 1
             continue
-        negated = negate_next
+        sign = None
         if ch in "-+" and i + 1 < n and not text[i + 1].isspace():
-            negated = negated or ch == "-"
+            sign = ch
             i += 1
             ch = text[i]
         if ch == '"':
+            flush()
             end = text.find('"', i + 1)
             end = n if end < 0 else end
             body, i = text[i + 1:end], end + 1
             prefix = i < n and text[i] == "*"
             if prefix:
                 i += 1
-        else:
-            start = i
-            while i < n and not text[i].isspace() and text[i] != '"':
-                i += 1
-            body = text[start:i]
-            if body == "OR" and query.items:
-                or_next = True
-                continue
-            if body in ("AND", "NOT"):
-                negate_next = negate_next or body == "NOT"
-                continue
-            prefix = body.endswith("*")
-            body = body.rstrip("*")
-        negate_next = False
-        if not _searchable(body):
-            or_next = False
+            add(body, negated=pending_not or sign == "-", prefix=prefix, or_previous=pending_or, quoted=True)
+            pending_not = pending_or = False
             continue
-        query.items.append(Item(text=body, negated=negated, prefix=prefix, or_with_previous=or_next and not negated))
-        or_next = False
+        start = i
+        while i < n and not text[i].isspace() and text[i] != '"':
+            i += 1
+        word = text[start:i]
+        if sign is None and word in ("OR", "AND", "NOT"):
+            flush()
+            pending_or = pending_or or word == "OR"
+            pending_not = pending_not or word == "NOT"
+            continue
+        body = word.rstrip("*")
+        if not _searchable(body):
+            continue
+        if sign is not None or not run or pending_not or pending_or:
+            flush()
+            run_negated, run_or = pending_not or sign == "-", pending_or
+            pending_not = pending_or = False
+        run.append(body)
+        if word.endswith("*"):
+            flush(prefix=True)
+    flush()
     if query.empty and query.items:  # only exclusions: search for the words instead
-        query.items = [Item(text=i.text, prefix=i.prefix) for i in query.items]
+        query.items = [Item(text=i.text, prefix=i.prefix, quoted=i.quoted) for i in query.items]
     return query
-
-
-def plain_query(raw: str) -> Query:
-    """Fallback: every word of ``raw`` as a plain term, no operators at all."""
-    words = _WORD.findall(unicodedata.normalize("NFC", raw or ""))
-    return Query(raw=raw or "", items=[Item(text=w) for w in words[:MAX_ITEMS]])
 
 
 # -- results --------------------------------------------------------------------------------------------------
@@ -224,142 +320,144 @@ class Hit:
     snippet: str
     title_highlighted: str
     exact: bool
-    score: float | None
+    score: float | None  # relevance (bm25, higher is better), None when sorted newest first
+    attachments: list[str] = field(default_factory=list)  # names of attachments whose text matches
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "url": self.url, "portal": self.portal, "title": self.title, "published": self.published,
             "author": self.author, "category": self.category, "tags": self.tags, "snippet": self.snippet,
-            "exact": self.exact, "score": self.score,
+            "exact": self.exact, "score": self.score, "matched_attachments": self.attachments,
         }
 
 
 @dataclass
 class SearchResult:
-    """A page of hits plus how it was obtained."""
+    """A page of hits, the exact number of matches and how long it took."""
 
     query: Query
     sort: str
     hits: list[Hit]
-    more: bool = False  # more matches exist beyond the page
-    candidates: int = 0  # matches ranked (relevance) or read (newest)
-    truncated: bool = False  # relevance ranked only the newest matches / newest phrase search stopped early
+    total: int = 0  # articles matching (exact count)
+    exact_total: int = 0  # of which match the diacritics as typed (0 when the query has none)
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    elapsed_s: float = 0.0
+
+    @property
+    def more(self) -> bool:
+        """Matches exist beyond this page."""
+        return self.offset + len(self.hits) < self.total
+
+    def summary(self) -> str:
+        """``3 of 1,204 matches (1,180 with the exact diacritics), newest first, 41 ms``."""
+        if not self.total:
+            shown = "no matches"
+        elif self.hits:
+            first = self.offset + 1
+            shown = f"{first:,}–{self.offset + len(self.hits):,} of {self.total:,} matches"
+        else:
+            shown = f"none of {self.total:,} matches at offset {self.offset:,}"
+        if self.exact_total and self.exact_total != self.total:
+            shown += f" ({self.exact_total:,} with the exact diacritics, listed first)"
+        order = "newest first" if self.sort == "newest" else "by relevance"
+        return f"{shown}, {order}, {self.elapsed_s * 1000:.0f} ms"
 
 
 def search(archive: Archive, raw: str, *, filters: dict[str, Any] | None = None, limit: int = DEFAULT_LIMIT,
-           sort: str = "newest", mark: tuple[str, str] = ("[", "]"), snippet_width: int = 200,
-           candidates: int = RELEVANCE_CANDIDATES, budget_s: float | None = RELEVANCE_BUDGET_S) -> SearchResult:
-    """Search the archive; never raises on odd input (an unusable query gives no hits)."""
+           offset: int = 0, sort: str = "newest", mark: tuple[str, str] = ("[", "]"),
+           snippet_width: int = 200) -> SearchResult:
+    """Search the archive. Never raises on odd input (an unusable query gives no hits); SQLite errors of any other
+    kind propagate (they are faults, not queries)."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    started = time.perf_counter()
     query = parse_query(raw)
-    try:
-        return _search(archive, query, filters, limit, sort, mark, snippet_width, candidates, budget_s)
-    except SearchQueryError:
-        query = plain_query(raw)
-        try:
-            return _search(archive, query, filters, limit, sort, mark, snippet_width, candidates, budget_s)
-        except SearchQueryError:
-            return SearchResult(query=query, sort=sort, hits=[])
-
-
-def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limit: int, sort: str,
-            mark: tuple[str, str], snippet_width: int, candidates: int, budget_s: float | None) -> SearchResult:
-    limit = max(1, int(limit))
-    if query.empty:
-        return SearchResult(query=query, sort=sort, hits=[])
-    folded_expr = query.expression(terms=_prefix_terms(archive, query))
-    exact_expr = query.expression(exact=True) if query.exact_ranking else None
-    result = SearchResult(query=query, sort=sort, hits=[])
-    exact_keys: set[int] = set()
-    if sort == "newest" and query.phrased:
-        folded, complete = archive.fts_search_windowed(folded_expr, filters=filters, limit=limit + 1,
-                                                       budget_s=budget_s and PHRASE_BUDGET_S)
-        result.truncated = not complete
-        exact: list[tuple[int, Any]] = []
-        if exact_expr and folded and (len(folded) <= limit or not complete):
-            # an FTS5 rowid lookup of a long phrase costs ~10 ms each at 1M articles: check the texts instead
-            texts = archive.articles_by_ids(k & SEARCH_KEY_ID_MASK for k, _ in folded)
-            exact_keys = {k for k, _ in folded if _matches_exactly(query, texts.get(k & SEARCH_KEY_ID_MASK))}
-        elif exact_expr and folded:  # as below: exact matches first, within their own (smaller) budget
-            exact, _ = archive.fts_search_windowed(exact_expr, exact=True, filters=filters, limit=limit + 1,
-                                                   budget_s=budget_s and PHRASE_BUDGET_S / 2)
-            exact_keys = {k for k, _ in exact}
-        ordered = exact + [m for m in folded if m[0] not in exact_keys] if exact else (
-            [m for m in folded if m[0] in exact_keys] + [m for m in folded if m[0] not in exact_keys])
-        result.candidates = len(ordered)
-    elif sort == "newest":
-        folded = archive.fts_search(folded_expr, filters=filters, limit=limit + 1)
-        if exact_expr and len(folded) <= limit:
-            # every match is in hand: which of them match exactly is a rowid lookup, not another scan
-            exact_keys = {k for k, _ in archive.fts_search(exact_expr, exact=True, keys=[k for k, _ in folded],
-                                                           limit=len(folded))}
-            ordered = [m for m in folded if m[0] in exact_keys] + [m for m in folded if m[0] not in exact_keys]
-        elif exact_expr:
-            exact, _ = archive.fts_search_bounded(exact_expr, exact=True, filters=filters, limit=limit + 1,
-                                                  budget_s=budget_s and EXACT_BUDGET_S)
-            exact_keys = {k for k, _ in exact}
-            ordered = exact + [m for m in folded if m[0] not in exact_keys]
-        else:
-            ordered = folded
-        result.candidates = len(ordered)
-    else:
-        ranked, complete = archive.fts_search_bounded(folded_expr, filters=filters, limit=candidates + 1,
-                                                      with_score=True, budget_s=budget_s)
-        result.truncated = len(ranked) > candidates or not complete
-        ranked = ranked[:candidates]
-        result.candidates = len(ranked)
-        if exact_expr and ranked:
-            window = min(k for k, _ in ranked)
-            found, _ = archive.fts_search_bounded(exact_expr, exact=True, filters=filters, limit=candidates + 1,
-                                                  min_key=window, budget_s=budget_s and EXACT_BUDGET_S)
-            exact_keys = {k for k, _ in found}
-        # bm25 is negative: lower is better. Exact-diacritic matches first, then score, then recency.
-        ordered = sorted(ranked, key=lambda ks: (ks[0] not in exact_keys, ks[1], -ks[0]))
-    result.more = len(ordered) > limit
-    page = ordered[:limit]
-    rows = archive.articles_by_ids(k & SEARCH_KEY_ID_MASK for k, _ in page)
-    pattern = query.highlight_pattern()
-    for key, score in page:
-        row = rows.get(key & SEARCH_KEY_ID_MASK)
-        if row is None:
-            continue
-        source = row.get("body_text") or row.get("summary") or ""
-        result.hits.append(Hit(
-            id=row["id"], url=row["url"], portal=row["portal"], title=row["title"] or "",
-            published=row["published"], author=row["author"], category=row["category"],
-            tags=_tags(row.get("tags")),
-            snippet=make_snippet(source, pattern, width=snippet_width, mark=mark) or
-            make_snippet(row.get("summary") or "", pattern, width=snippet_width, mark=mark),
-            title_highlighted=highlight(row["title"] or "", pattern, mark=mark),
-            exact=key in exact_keys, score=None if score is None else round(float(score), 4),
-        ))
+    result = _search(archive, query, filters, max(1, int(limit)), max(0, int(offset)), sort, mark, snippet_width)
+    result.elapsed_s = time.perf_counter() - started
     return result
 
 
-def _matches_exactly(query: Query, row: dict[str, Any] | None) -> bool:
-    """Whether an article matches ``query.expression(exact=True)``: tokens as the exact index splits them."""
-    if row is None:
-        return False
-    texts = (row.get("title"), row.get("summary"), row.get("body_text"), "\n".join(_tags(row.get("tags"))))
-    columns = [" " + " ".join(_WORD.findall(unicodedata.normalize("NFC", t or "").lower())) + " " for t in texts]
+def expressions(archive: Archive, query: Query) -> tuple[str, str | None, dict[str, list[list[str]]]]:
+    """``(folded expression, exact expression or None, joined-word readings)`` of a parsed query."""
+    variants = _joined_variants(archive, query)
+    folded = query.expression(terms=_prefix_terms(archive, query), variants=variants)
+    exact = query.expression(exact=True) if query.exact_ranking else None
+    return folded, exact, variants
 
-    def found(item: Item) -> bool:
-        needle = " " + " ".join(_WORD.findall(unicodedata.normalize("NFC", item.text).lower())) + " "
-        return any(needle in column for column in columns)
 
-    groups: list[list[Item]] = []
-    for item in query.positive:
-        if item.or_with_previous and groups:
-            groups[-1].append(item)
-        else:
-            groups.append([item])
-    return all(any(found(i) for i in g) for g in groups) and not any(found(i) for i in query.items if i.negated)
+def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limit: int, offset: int, sort: str,
+            mark: tuple[str, str], snippet_width: int) -> SearchResult:
+    result = SearchResult(query=query, sort=sort, hits=[], offset=offset, limit=limit)
+    if query.empty:
+        return result
+    folded_expr, exact_expr, variants = expressions(archive, query)
+    result.total = archive.fts_count(folded_expr, filters=filters)
+    if not result.total:
+        return result
+    if exact_expr:
+        result.exact_total = archive.fts_count(exact_expr, exact=True, filters=filters)
+    ranked = sort == "relevance"
+    page: list[tuple[int, Any]] = []
+    exact_keys: set[int] = set()
+    if result.exact_total and result.exact_total < result.total:
+        # exact-diacritic matches first (newest first or by relevance), then the rest of the folded matches
+        if offset < result.exact_total:
+            page = archive.fts_search(exact_expr, exact=True, filters=filters, limit=limit, offset=offset,
+                                      ranked=ranked)
+            exact_keys = {k for k, _ in page}
+        if len(page) < limit:
+            page += archive.fts_search(folded_expr, filters=filters, limit=limit - len(page),
+                                       offset=max(0, offset - result.exact_total), ranked=ranked,
+                                       exclude_exact=exact_expr)
+    else:
+        every_match_exact = bool(result.exact_total)
+        page = archive.fts_search(folded_expr, filters=filters, limit=limit, offset=offset, ranked=ranked)
+        if every_match_exact:
+            exact_keys = {k for k, _ in page}
+    rows = archive.articles_by_ids(k & SEARCH_KEY_ID_MASK for k, _ in page)
+    attachments = archive.search_attachments(k & SEARCH_KEY_ID_MASK for k, _ in page)
+    pattern = query.highlight_pattern(variants)
+    for key, score in page:
+        article_id = key & SEARCH_KEY_ID_MASK
+        row = rows.get(article_id)
+        if row is None:
+            continue
+        result.hits.append(_hit(row, attachments.get(article_id, []), pattern, mark, snippet_width,
+                                exact=key in exact_keys, score=None if score is None else _positive(score)))
+    return result
+
+
+def _hit(row: dict[str, Any], attachments: list[dict[str, Any]], pattern: re.Pattern[str] | None,
+         mark: tuple[str, str], width: int, *, exact: bool, score: float | None) -> Hit:
+    tags = _tags(row.get("tags"))
+    snippet, found = _snippet(row.get("body_text") or "", pattern, width, mark)
+    if not found:
+        snippet, found = _snippet(row.get("summary") or "", pattern, width, mark) if row.get("summary") else (
+            snippet, False)
+    matched = [a for a in attachments if pattern is not None and pattern.search(
+        fold_text(f"{a.get('name') or ''}\n{(a.get('text') or '')[:200_000]}"))]
+    if matched and not found and not _spans(" ".join([row.get("title") or "", *tags]), pattern):
+        # the words are only in an attachment: show them there, and name the file
+        att = matched[0]
+        name = att.get("name") or att.get("url") or ""
+        inner, in_text = _snippet(att.get("text") or "", pattern, width, mark)
+        snippet = f"[{name}] {inner}" if in_text else f"[{highlight(name, pattern, mark=mark)}]"
+    return Hit(
+        id=row["id"], url=row["url"], portal=row["portal"], title=row["title"] or "", published=row["published"],
+        author=row["author"], category=row["category"], tags=tags, snippet=snippet,
+        title_highlighted=highlight(row["title"] or "", pattern, mark=mark), exact=exact, score=score,
+        attachments=[a.get("name") or a.get("url") or "" for a in matched],
+    )
+
+
+def _positive(bm25: float) -> float:
+    """FTS5's bm25 is negative (lower is better): shown negated, to 4 significant digits (a word found in most
+    articles scores about 1e-6, never 0)."""
+    return float(f"{-float(bm25):.4g}")
 
 
 def _tags(value: str | None) -> list[str]:
-    import json
-
     try:
         tags = json.loads(value or "[]")
     except ValueError:
@@ -395,7 +493,7 @@ def _spans(text: str, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
 
 
 def highlight(text: str, pattern: re.Pattern[str] | None, *, mark: tuple[str, str] = ("[", "]")) -> str:
-    """``text`` with every query-token occurrence (diacritic-insensitive) wrapped in ``mark``."""
+    """``text`` with every query-word occurrence (diacritic-insensitive) wrapped in ``mark``."""
     out, last = [], 0
     for start, end in _spans(text, pattern):
         out += [text[last:start], mark[0], text[start:end], mark[1]]
@@ -407,8 +505,13 @@ def highlight(text: str, pattern: re.Pattern[str] | None, *, mark: tuple[str, st
 def make_snippet(text: str, pattern: re.Pattern[str] | None, *, width: int = 200,
                  mark: tuple[str, str] = ("[", "]")) -> str:
     """About ``width`` characters of ``text`` around the first match, highlighted; the start when no match."""
+    return _snippet(text, pattern, width, mark)[0]
+
+
+def _snippet(text: str, pattern: re.Pattern[str] | None, width: int, mark: tuple[str, str]) -> tuple[str, bool]:
+    """(snippet, whether the text matched): one fold of (at most the first 50,000 characters of) the text."""
     if not text:
-        return ""
+        return "", False
     text = " ".join(text[:50_000].split())
     spans = _spans(text, pattern)
     start = 0
@@ -429,10 +532,10 @@ def make_snippet(text: str, pattern: re.Pattern[str] | None, *, width: int = 200
         pieces += [window[last:s - start], mark[0], window[s - start:e - start], mark[1]]
         last = e - start
     pieces.append(window[last:])
-    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
+    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else ""), bool(spans)
 
 
-# -- CLI helpers shared by `search` and `export` ----------------------------------------------------------------
+# -- CLI helpers shared by `search`, `export` and `feed` ----------------------------------------------------------
 
 
 def iso_date(value: str) -> str:
@@ -448,7 +551,7 @@ def iso_date(value: str) -> str:
 
 def add_filter_arguments(parser: Any) -> None:
     """``--portal``, ``--since``, ``--until``, ``--author``, ``--tag`` (portal and tag may repeat)."""
-    parser.add_argument("--portal", action="append", metavar="NAME", help="only this portal (repeatable)")
+    parser.add_argument("--portal", action="append", metavar="SLUG", help="only this portal (repeatable)")
     parser.add_argument("--since", type=iso_date, metavar="YYYY-MM-DD", help="published on or after this date")
     parser.add_argument("--until", type=iso_date, metavar="YYYY-MM-DD", help="published on or before this date")
     parser.add_argument("--author", metavar="TEXT", help="author contains TEXT (diacritics optional)")
