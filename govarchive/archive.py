@@ -282,7 +282,7 @@ VIEWS: dict[str, str] = {
 # and FTS_EXACT the text as published (lower case), so exact-diacritic hits rank first. Each column holds its
 # syllable tokens followed by every pair of adjacent syllables ("da_nang"): a two-syllable word is one term, a
 # longer word a phrase of pair terms (see govarchive/searchtext.py). Columns: title, summary, body, tags, the names
-# and extracted text of the attachments, and one token naming the portal (`portal : "p_hanoi"` filters in FTS5).
+# and extracted text of the attachments, and one token naming the portal (`portal : "_hanoi"` filters in FTS5).
 # Their shared rowid is the *search key* (:func:`search_key`): published wall-clock minutes in the high bits and
 # the article id in the low SEARCH_KEY_ID_BITS bits, so `ORDER BY rowid DESC LIMIT n` is newest-first at any
 # archive size and --since/--until are rowid ranges. Article id = rowid & SEARCH_KEY_ID_MASK.
@@ -311,8 +311,11 @@ def fold_text(text: str | None) -> str:
 
 
 def portal_token(slug: str) -> str:
-    """The one token of an article's portal in the ``portal`` FTS column (``laichau-dcs`` -> ``p_laichau_dcs``)."""
-    return "p_" + "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in slug.lower())
+    """The one token of an article's portal in the ``portal`` FTS column (``laichau-dcs`` -> ``_laichau_dcs``).
+
+    It starts with ``_``, so no query word or syllable pair (``p hanoi`` -> ``p_hanoi``) can ever equal it.
+    """
+    return "_" + "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in slug.lower())
 
 
 def _minutes(wall_clock: datetime) -> int:
