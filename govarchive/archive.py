@@ -1043,9 +1043,11 @@ class Archive:
             if not att.get("url") or att["url"] in seen:
                 continue
             seen.add(att["url"])
+            values = self._file_values(by_url.get(att["url"]))
+            if values.get("text") is None and att.get("text"):
+                values["text"] = att["text"]  # text handed over with the item (imports, tests)
             self.db["attachments"].insert({"article_id": article_id, "url": att["url"], "name": name or None,
-                                           "position": position, "kind": kind,
-                                           **self._file_values(by_url.get(att["url"]))})
+                                           "position": position, "kind": kind, **values})
 
     def _write_citations(self, article_id: int, row: dict[str, Any]) -> None:
         """Replace the legal-document numbers cited by an article (see govarchive/citations.py)."""
@@ -1128,6 +1130,10 @@ class Archive:
             "select t.name from article_tags at join tags t on t.id = at.tag_id where at.article_id = ? "
             "order by at.position", [article_id])]
 
+    def portals(self) -> list[str]:
+        """Portals that have articles in the archive."""
+        return [r[0] for r in self.db.execute("select portal from articles group by portal order by portal")]
+
     def portal_summary(self) -> list[dict[str, Any]]:
         """Per-portal article counts and newest publication time."""
         cur = self.db.execute(
@@ -1191,11 +1197,11 @@ class Archive:
         """
         names = set(self.db.table_names())
         build = self._meta_json("search_index_build") if "meta" in names else None
+        if isinstance(build, dict) and all(t in names for t in FTS_BUILD.values()):
+            done = self.count("articles", "id <= ?", [int(build.get("after") or 0)])
+            return "building", (f"a build of the full-text index was interrupted after {done:,} of "
+                                f"{self.count('articles'):,} articles")
         if any(t not in names for t in FTS_TABLES):
-            if build and all(t in names for t in FTS_BUILD.values()):
-                done = self.count("articles", "id <= ?", [int(build.get("after") or 0)])
-                return "building", (f"a build of the full-text index was interrupted after {done:,} of "
-                                    f"{self.count('articles'):,} articles")
             return "missing", "the archive has no full-text index"
         meta = self._meta_json("search_index")
         if not isinstance(meta, dict) or meta.get("format") != SEARCH_INDEX_FORMAT:
@@ -1206,6 +1212,12 @@ class Archive:
             if self.db.execute(f"select 1 from [{FTS_FOLDED}_docsize] where id = ?", [key]).fetchone() is None:
                 return "stale", "articles were added to the archive without being indexed"
         return "ready", ""
+
+    def mark_search_index_outdated(self) -> None:
+        """Make the next writable open rebuild the full-text index (``govarchive index --rebuild``)."""
+        self.commit()
+        self._set_meta("search_index", None)
+        self.db.conn.commit()
 
     def search_index_ready(self) -> bool:
         """Whether the full-text index is complete and current (see :meth:`search_index_status`)."""
@@ -1588,6 +1600,18 @@ class Archive:
             f"from articles where id in ({', '.join('?' * len(ids))})", ids)
         names = [d[0] for d in cur.description]
         return {r[0]: dict(zip(names, r, strict=True)) for r in cur}
+
+    def find_article(self, urls: Iterable[str]) -> dict[str, Any] | None:
+        """The first article whose canonical, source or final URL is one of ``urls`` (in that order)."""
+        urls = list(urls)
+        if not urls:
+            return None
+        marks = ", ".join("?" * len(urls))
+        for column in ("url", "source_url", "final_url"):
+            rows = list(self.db["articles"].rows_where(f"[{column}] in ({marks})", urls, order_by="id", limit=1))
+            if rows:
+                return rows[0]
+        return None
 
     def article_by_id(self, article_id: int) -> dict[str, Any] | None:
         """The article row with this id, or ``None``."""

@@ -43,7 +43,8 @@ MAX_VARIANTS = 8  # readings of an item with words typed without spaces (danang 
 MIN_PREFIX = 3  # `ab*` with fewer folded characters is searched as the whole word `ab`
 SORTS = ("newest", "relevance")
 _WORD = re.compile(r"[^\W_]+")
-_SEP = r"[^\w\n]{1,3}"  # between two syllables of one word in the highlighter (space, hyphen, slash...)
+# between two syllables of one word, as the index pairs them: spaces (no line break) or one of - / . :
+_SEP = r"(?:[^\S\n]+|[-/.:])"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,13 @@ def test_jsonl_has_every_article_with_tags_and_attachments(db: Path, capsys) -> 
     assert rc == 0 and len(rows) == len(ARTICLES)
     first = rows[0]
     assert first["url"] == "https://hanoi.gov.vn/hn-ubnd" and first["tags"] == ["Hà Nội"]
-    assert first["attachments"] == [{"url": "https://hanoi.gov.vn/hn-ubnd.pdf", "name": "Văn bản hn-ubnd"}]
+    assert [(a["url"], a["name"], a["position"]) for a in first["attachments"]] == [
+        ("https://hanoi.gov.vn/hn-ubnd.pdf", "Văn bản hn-ubnd", 0)]
+    # every field of the article is there, plus citations and the document fields
+    for field in ("images", "published_raw", "source_url", "platform", "field_sources", "content_hash",
+                  "citations", "document"):
+        assert field in first, field
+    assert rows[2]["citations"] == ["15/2024/NĐ-CP"] and first["document"] is None
     assert rows[1]["tags"] == ["Đà Nẵng", "Chuyển đổi số"]  # page order kept
     assert "body_html" not in first and "body_text" in first
 
@@ -51,6 +57,19 @@ def test_csv_to_file(db: Path, tmp_path: Path, capsys) -> None:
     assert json.loads(rows[0]["attachments"])[0]["name"] == "Văn bản hn-ubnd"
 
 
+def test_excel_csv_has_a_bom_and_crlf_and_dash_means_stdout(db: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "excel.csv"
+    rc, _, _ = export(capsys, db, "--excel", "-o", str(target))
+    data = target.read_bytes()
+    assert rc == 0 and data.startswith(b"\xef\xbb\xbf") and data.count(b"\r\n") == len(ARTICLES) + 1
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert len(rows) == len(ARTICLES) and rows[0]["title"].startswith("Ủy ban nhân dân")
+    rc, out, err = export(capsys, db, "--excel", "-o", "-")
+    assert rc == 0 and out.startswith("\ufeffid,") and err == ""
+    rc, out, _ = export(capsys, db, "--format", "jsonl", "-o", "-")
+    assert rc == 0 and len(out.splitlines()) == len(ARTICLES)
+
+
 def test_filters_and_query(db: Path, capsys) -> None:
     def slugs(*argv: str) -> list[str]:
         rc, out, _ = export(capsys, db, *argv)
@@ -62,6 +81,7 @@ def test_filters_and_query(db: Path, capsys) -> None:
     assert set(slugs("--author", "minh duc")) == {"hn-ubnd", "gpmb"}
     assert set(slugs("--tag", "du lich")) == {"dienbien"}
     assert slugs("--query", '"giai phong mat bang"') == ["gpmb"]
+    assert slugs("--query", "-uy", "--portal", "hanoi") == ["hn-ubnd"]
     assert slugs("--query", "Ha Noi", "--portal", "baochinhphu") == ["ha-noi-plain"]
     assert slugs("--query", "ha noi") == ["ha-noi-plain", "hn-ubnd"]  # newest first
     assert slugs("--query", "NĐ-CP", "--since", "2024-01-01") == ["qd-botruong"]

@@ -20,6 +20,7 @@ from govarchive.cli import add_db_argument
 DATASETTE_DIR = Path(__file__).resolve().parent.parent / "datasette"
 METADATA_FILE = DATASETTE_DIR / "metadata.yml"
 PLUGINS_DIR = DATASETTE_DIR / "plugins"
+TEMPLATES_DIR = DATASETTE_DIR / "templates"
 SETTINGS = {
     "sql_time_limit_ms": "20000",  # per-month aggregates over a million articles take seconds
     "facet_time_limit_ms": "1000",
@@ -75,6 +76,11 @@ def build_metadata(db_path: Path) -> dict[str, Any]:
     databases = metadata.get("databases", {})
     if "archive" in databases:
         databases[db_path.stem] = databases.pop("archive")
+    # datasette-dashboards names the database of each chart and dynamic filter
+    for dashboard in (metadata.get("plugins", {}).get("datasette-dashboards") or {}).values():
+        for item in [*(dashboard.get("charts") or {}).values(), *(dashboard.get("filters") or {}).values()]:
+            if item.get("db") == "archive":
+                item["db"] = db_path.stem
     return metadata
 
 
@@ -82,23 +88,20 @@ def datasette_command(db_path: Path, metadata_path: Path, *, host: str, port: in
     """The ``python -m datasette serve`` command line."""
     cmd = [sys.executable, "-m", "datasette", "serve"]
     cmd += ["-i", str(db_path)] if immutable else [str(db_path)]
-    cmd += ["--metadata", str(metadata_path), "--plugins-dir", str(PLUGINS_DIR), "--host", host, "--port", str(port)]
+    cmd += ["--metadata", str(metadata_path), "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
+            "--host", host, "--port", str(port)]
     for name, value in SETTINGS.items():
         cmd += ["--setting", name, value]
     return cmd
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import ArchiveError
+    from govarchive.commands._query import open_searchable
 
     db_path = Path(args.db)
     try:
-        archive = Archive.open_existing(db_path)
-        ready = archive.search_index_ready()
-        archive.close()
-        if not ready:
-            print("building the full-text index (first serve of this archive)…", file=sys.stderr)
-            Archive.open_existing(db_path, readonly=False).close()
+        open_searchable(db_path).close()  # builds a missing or stale full-text index first, or says what to run
     except ArchiveError as exc:
         print(f"govarchive: error: {exc}", file=sys.stderr)
         return 2

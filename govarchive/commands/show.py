@@ -19,7 +19,9 @@ from govarchive.cli import add_db_argument
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("show", help="show one archived article", description=__doc__)
-    parser.add_argument("article", metavar="URL|ID", help="canonical URL or numeric id of the article")
+    parser.add_argument("article", metavar="URL|ID",
+                        help="the article's numeric id, or its URL in any form (http/https, www., trailing slash, "
+                             "tracking parameters, the URL it was found at or redirected to)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--diff", action="store_true", help="word-level diff between consecutive versions")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
@@ -35,12 +37,42 @@ def _article_id(ref: str) -> int | None:
     return None
 
 
-def _load(archive: Any, ref: str) -> dict[str, Any] | None:
+def url_variants(url: str) -> list[str]:
+    """The forms an article URL may be archived under: as typed, canonical (both path-case policies), http/https,
+    with and without ``www.`` and a trailing slash."""
+    from portal_spiders.urls import canonical_url
+
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    forms = [url]
+    for insensitive in (False, True):
+        try:
+            forms.append(canonical_url(url, case_insensitive_path=insensitive))
+        except ValueError:
+            continue
+    more = []
+    for form in forms:
+        for scheme in ("https://", "http://"):
+            rest = form.split("://", 1)[1]
+            for host in (rest, rest.removeprefix("www."), "www." + rest.removeprefix("www.")):
+                more += [scheme + host, scheme + host.rstrip("/"), scheme + host.rstrip("/") + "/"]
+    return list(dict.fromkeys(forms + more))
+
+
+def find(archive: Any, ref: str) -> dict[str, Any] | None:
+    """The article with this id or URL (any variant of it)."""
     ref = ref.strip()
     article_id = _article_id(ref)
-    if article_id is None and ref.isascii() and ref.isdigit():
+    if article_id is not None:
+        return archive.article_by_id(article_id)
+    if ref.isascii() and ref.isdigit():
         return None  # a number too large to be an id
-    row = archive.article_by_id(article_id) if article_id is not None else archive.get_article(ref)
+    return archive.find_article(url_variants(ref))
+
+
+def _load(archive: Any, ref: str) -> dict[str, Any] | None:
+    row = find(archive, ref)
     if row is None:
         return None
     row = dict(row)
@@ -52,6 +84,8 @@ def _load(archive: Any, ref: str) -> dict[str, Any] | None:
                                                  "error") if a.get(k) is not None or k in ("url", "name")}
                           for a in archive.attachments(row["id"])]
     row["removals"] = archive.removals(row["id"]) if "article_removals" in archive.db.table_names() else []
+    row["citations"] = [{k: c[k] for k in ("number", "doc_type", "issuer_code", "year", "document_article_id")}
+                        for c in archive.citations(row["id"])]
     versions = []
     for v in archive.versions(row["id"]):
         v = dict(v)
@@ -71,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         row = _load(archive, args.article)
         texts = archive.version_texts(row["id"]) if row is not None and args.diff else []
     if row is None:
-        print(f"govarchive: error: no article with URL or id {args.article!r}", file=sys.stderr)
+        print(f"govarchive: error: no article with id or URL {args.article!r} (any http/https, www. or "
+              "trailing-slash variant) in the archive", file=sys.stderr)
         return 1
     if args.diff:
         color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
@@ -102,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
                       f"files/{att['path']}\n")
         elif att.get("status"):
             out.write(f"      not archived ({att['status']}): {att.get('error') or ''}\n")
+    if row["citations"]:
+        out.write(f"\ncited documents ({len(row['citations'])}):\n")
+        for c in row["citations"]:
+            linked = f" (archived: id {c['document_article_id']})" if c["document_article_id"] else ""
+            out.write(f"  - {c['number']} {c['doc_type'] or ''}{linked}\n")
     out.write(f"\nearlier versions ({len(row['versions'])}):\n")
     for v in row["versions"]:
         out.write(f"  - v{v['version']} (superseded {v['superseded_at']}): {v['title']}\n")
