@@ -69,6 +69,7 @@ PLACES = ("Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần T
           "Kiên Giang", "Hậu Giang", "Sóc Trăng", "Bạc Liêu", "Cà Mau", "Hòa Bình", "Vĩnh Phúc", "Hà Nam")
 DOC_SUFFIXES = ("NĐ-CP", "QĐ-TTg", "QĐ-UBND", "TT-BTC", "CT-TTg", "NQ-CP", "KH-UBND")
 CUM = list(accumulate(1.0 / (rank + 1) ** 1.05 for rank in range(len(WORDS))))
+SYLLABLE_COUNT = {w: len(w.split()) for w in WORDS}
 MULTI = [w for w in WORDS if len(w.split()) >= 2]
 PHRASES = [w for w in WORDS if len(w.split()) >= 3]
 LONG_SYLLABLES = [s for s in sorted({fold_text(x) for w in WORDS for x in w.split()}) if len(s) >= 5]
@@ -82,13 +83,14 @@ def doc_number(rng: random.Random, n_articles: int) -> str:
 
 
 def sentence(rng: random.Random, syllables: int) -> str:
-    out: list[str] = []
+    """About ``syllables`` syllables of Zipf-drawn words (one draw of all the words, then cut)."""
+    words = rng.choices(WORDS, cum_weights=CUM, k=syllables)  # every word has at least one syllable
     count = 0
-    while count < syllables:
-        word = rng.choices(WORDS, cum_weights=CUM, k=1)[0]
-        out.append(word)
-        count += word.count(" ") + 1
-    return " ".join(out)
+    for n, word in enumerate(words):
+        count += SYLLABLE_COUNT[word]
+        if count >= syllables:
+            return " ".join(words[:n + 1])
+    return " ".join(words)
 
 
 def synthetic_articles(n: int, seed: int = 7):
