@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from govarchive import archive as archive_module
 from govarchive.archive import MIGRATIONS, Archive
+from govarchive.search import search
 
 RELEASE_0_1_0 = Path(__file__).parent / "data" / "archive-0.1.0.db"
 
@@ -129,3 +132,36 @@ def test_query_commands_read_a_release_archive_without_upgrading_it(old_archive:
     assert "Quyết định" in capsys.readouterr().out
     with Archive.open_existing(old_archive) as still_old:
         assert still_old.applied_migrations() == []
+
+
+def _adjacent(text: str, *syllables: str) -> bool:
+    from govarchive.archive import fold_text
+
+    return re.search(r"(?<![^\W_])" + r"(?:[^\S\n]+|[-/.:])".join(syllables) + r"(?![^\W_])",
+                     fold_text(text)) is not None
+
+
+def test_release_archive_gets_the_word_aware_index_and_citations(old_archive: Path) -> None:
+    """The 0.1.0 index (syllables only) is rebuilt with syllable pairs; `Da Nang` finds only the word."""
+    with Archive(old_archive) as upgraded:
+        assert upgraded.search_index_status() == ("ready", "")
+        assert upgraded.indexed_count() == 96
+        expected = set()
+        for row in upgraded.iter_articles():
+            attachments = "\n".join(f"{a['name'] or ''}" for a in upgraded.attachments(row["id"]))
+            texts = [row["title"] or "", row["summary"] or "", row["body_text"] or "",
+                     "\n".join(json.loads(row["tags"] or "[]")), attachments]
+            if any(_adjacent(t, "da", "nang") for t in texts):
+                expected.add(row["id"])
+        result = search(upgraded, "Da Nang", limit=100)
+        assert {h.id for h in result.hits} == expected and result.total == len(expected) == 21
+        assert search(upgraded, "danang", limit=100).total == 21
+        # citations were backfilled from the archived texts, and only real document numbers were taken
+        assert upgraded.count("citations") > 0
+        for c in upgraded.db["citations"].rows:
+            article = upgraded.article_by_id(c["article_id"])
+            assert c["number"] in f"{article['title']} {article['summary']} {article['body_text']}"
+            assert c["doc_type"] and c["issuer_code"]
+        assert upgraded.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+        for table in ("articles_fts", "articles_fts_exact"):
+            upgraded.db.execute(f"insert into {table}({table}, rank) values ('integrity-check', 0)")
