@@ -34,6 +34,7 @@ from govarchive.checks import (
 from govarchive.paths import default_path
 
 DEFAULT_DB = "data/archive.db"
+DEMO_DB = "data/demo.db"  # what `govarchive demo` / `make demo` writes
 
 
 def default_db() -> str:
@@ -108,6 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_db = os.environ.get("GOVARCHIVE_DB")
         args.db = default_path(own) if own else env_db or default_path(DEFAULT_DB)
         args.db_is_default = bool(own) or not env_db
+        demo = default_path(DEMO_DB)
+        if (args.db == default_path(DEFAULT_DB) and getattr(args, "reads_archive", False)
+                and not os.path.exists(args.db) and os.path.exists(demo)):
+            # a newcomer after `make demo`: query the demo archive rather than fail on the missing real one
+            print(f"govarchive: {args.db} does not exist yet; reading the demo archive {demo} "
+                  "(--db chooses another)", file=sys.stderr)
+            args.db = demo
     try:
         if os.path.isdir(args.db):  # every command: a directory is never an archive
             check_archive_path(args.db, create=False)

@@ -25,6 +25,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run, default_db=DEMO_DB)
 
 
+def _tool(name: str) -> str:
+    """How to call a console script of this installation from here: ``.venv/bin/govarchive`` when it is not on
+    PATH (a ``make demo`` user has not activated the virtualenv), else its bare name."""
+    import os
+    import shutil
+
+    path = Path(sys.executable).parent / name
+    if not path.exists() or shutil.which(name) == str(path):
+        return name
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def next_commands(db: Path) -> list[str]:
+    """The first commands to try on the demo archive, runnable as printed."""
+    db_arg = "" if str(db) == DEMO_DB else f" --db {db}"
+    govarchive = _tool("govarchive")
+    return [
+        f"{govarchive} stats{db_arg}",
+        f'{govarchive} search "Da Nang"{db_arg}',
+        f"{govarchive} show 1{db_arg}",
+        f"{govarchive} export --excel -o data/demo.csv{db_arg}",
+        f"{_tool('sqlite-utils')} tables {db} --counts",
+        f"{govarchive} serve{db_arg}   # then open http://127.0.0.1:8001/-/search",
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve the replica, crawl it, summarise the archive."""
     from govarchive.archive import Archive
@@ -79,9 +108,5 @@ def run(args: argparse.Namespace) -> int:
           f"{db.resolve().parent / 'files'}; {files['failed']} failed")
     print(f"WARC: {records} records written this run in {db.resolve().parent / 'warc'}; the archive points to "
           f"{files['captures']} response records")
-    print(f"""
-Query it:
-  sqlite-utils {db} "select portal, published, title from articles order by published desc limit 10" --table
-  sqlite-utils tables {db} --counts
-""")
+    print("\nQuery it (these commands read this archive):\n" + "\n".join(f"  {c}" for c in next_commands(db)) + "\n")
     return 1 if failed or not stats else 0

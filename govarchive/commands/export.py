@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--include-html", action="store_true", help="also export body_html")
     add_filter_arguments(parser)
     add_db_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, reads_archive=True)
 
 
 def run(args: argparse.Namespace) -> int:

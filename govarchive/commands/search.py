@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
                         help="table (default), json (an object with the totals and the hits) or csv")
     add_db_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, reads_archive=True)
 
 
 def run(args: argparse.Namespace) -> int:

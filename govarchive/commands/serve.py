@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "which sees a running crawl's commits")
     parser.add_argument("--print-metadata", action="store_true", help="print the Datasette metadata JSON and exit")
     add_db_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, reads_archive=True)
 
 
 def _port(text: str) -> int:

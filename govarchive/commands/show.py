@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour the diff (default: on a terminal)")
     add_db_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, reads_archive=True)
 
 
 def _article_id(ref: str) -> int | None:

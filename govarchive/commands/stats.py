@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("stats", help="archive statistics and crawl health", description=__doc__)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_db_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, reads_archive=True)
 
 
 def health(run: dict[str, Any] | None) -> str:
