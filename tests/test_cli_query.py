@@ -49,7 +49,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_search_table_highlights_without_tty(db: Path, capsys) -> None:
-    rc, out, err = cli(capsys, "--db", str(db), "search", "giai phong mat bang")
+    rc, out, _err = cli(capsys, "--db", str(db), "search", "giai phong mat bang")
     assert rc == 0
     lines = out.splitlines()
     assert re.fullmatch(r"1–1 of 1 matches, newest first, \d+ ms", lines[0])
@@ -234,16 +234,21 @@ def test_search_builds_missing_index_once(tmp_path: Path, capsys) -> None:
     assert rc == 0 and err == ""
 
 
-def test_stale_index_in_a_read_only_directory_says_what_to_run(tmp_path: Path, capsys,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    path = folder / "a.db"
+def stale_archive(path: Path) -> None:
+    """The fixture articles plus one added without indexing (as a bulk import does)."""
     a = Archive(path)
     add_articles(a)
     a.bulk_insert_articles([{"url": "https://x/new", "portal": "x", "title": "Tin mới", "content_hash": "n"}],
                            index=False)
     a.close()
+
+
+def test_stale_index_in_a_read_only_directory_says_what_to_run(tmp_path: Path, capsys,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "a.db"
+    stale_archive(path)
     if os.geteuid() == 0:  # root writes anywhere: make the lock file fail as it does for an analyst
         def denied(db):
             raise PermissionError(13, "Permission denied", f"{db}.lock")
@@ -261,11 +266,7 @@ def test_stale_index_in_a_read_only_directory_says_what_to_run(tmp_path: Path, c
 
 def test_index_command_checks_builds_and_rebuilds(tmp_path: Path, capsys) -> None:
     path = tmp_path / "a.db"
-    a = Archive(path)
-    add_articles(a)
-    a.bulk_insert_articles([{"url": "https://x/new", "portal": "x", "title": "Tin mới", "content_hash": "n"}],
-                           index=False)
-    a.close()
+    stale_archive(path)
     rc, out, _ = cli(capsys, "--db", str(path), "index", "--check")
     assert rc == 1 and "stale (articles were added to the archive without being indexed)" in out
     rc, out, err = cli(capsys, "--db", str(path), "index")

@@ -391,11 +391,17 @@ def test_existing_archive_without_index_is_indexed_on_open(tmp_path: Path) -> No
     ro.close()
 
 
+def unindexed_archive(path: Path, words: str, n: int) -> Archive:
+    """An archive of ``n`` articles titled ``<words> tin <i>``, bulk-inserted without indexing."""
+    a = Archive(path)
+    a.bulk_insert_articles(({"url": f"https://p/{i}", "portal": "p", "title": f"{words} tin {i}",
+                             "published": "2024-01-01", "content_hash": str(i)} for i in range(n)), index=False)
+    return a
+
+
 def test_interrupted_index_build_resumes_and_is_atomic(tmp_path: Path) -> None:
     path = tmp_path / "big.db"
-    a = Archive(path)
-    a.bulk_insert_articles(({"url": f"https://p/{i}", "portal": "p", "title": f"Đà Nẵng tin {i}",
-                             "published": "2024-01-01", "content_hash": str(i)} for i in range(50)), index=False)
+    a = unindexed_archive(path, "Đà Nẵng", 50)
     assert a.search_index_status()[0] == "stale"
     calls: list[int] = []
 
@@ -423,9 +429,7 @@ def test_interrupted_index_build_resumes_and_is_atomic(tmp_path: Path) -> None:
 def test_killed_index_build_never_leaves_an_empty_index(tmp_path: Path) -> None:
     """SIGKILL in the middle of the first build: search reports it; the next writable open finishes it."""
     path = tmp_path / "killed.db"
-    a = Archive(path)
-    a.bulk_insert_articles(({"url": f"https://p/{i}", "portal": "p", "title": f"Hà Nội tin {i}",
-                             "published": "2024-01-01", "content_hash": str(i)} for i in range(40)), index=False)
+    a = unindexed_archive(path, "Hà Nội", 40)
     for table in (FTS_FOLDED, FTS_EXACT):
         a.db.execute(f"drop table {table}")
     a.close()

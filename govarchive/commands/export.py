@@ -6,7 +6,7 @@ import argparse
 import csv
 import json
 import sys
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 
 from govarchive.checks import atomic_output, check_output_path, open_ended_until
 from govarchive.cli import add_db_argument
@@ -72,10 +72,8 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             for key in JSON_COLUMNS:
                 if isinstance(row.get(key), str):
-                    try:
+                    with suppress(ValueError):
                         row[key] = json.loads(row[key])
-                    except ValueError:
-                        pass
             if fmt == "jsonl":
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
             else:

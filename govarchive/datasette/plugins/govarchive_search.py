@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import itertools
 import json
 import re
 from datetime import date
@@ -259,7 +260,7 @@ def article_context(conn, article_id: int, urls: Any, database: str) -> dict[str
     versions = archive.versions(article_id)
     chain = [*versions, row]  # oldest first, the current content last
     changes = []
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         fields = []
         for name in ("title", "summary", "body_text", "author", "published", "category"):
             if (before.get(name) or "") != (after.get(name) or ""):
