@@ -23,7 +23,6 @@ import math
 import os
 import platform
 import random
-import shlex
 import sqlite3
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _report import PERFORMANCE_DOC, replace_section  # noqa: E402
+from _report import PERFORMANCE_DOC, command_line, replace_section  # noqa: E402
 
 from govarchive.archive import FTS_FOLDED, SEARCH_INDEX_FORMAT, Archive, fold_text  # noqa: E402
 from govarchive.search import parse_query, search  # noqa: E402
@@ -167,7 +166,7 @@ def build(path: Path, n: int) -> dict:
     fts, total = index_bytes(path)
     return {"articles": n, "insert_s": t1 - t0, "index_s": t2 - t1, "fts_bytes": fts, "file_bytes": total,
             "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
-            "command": shlex.join([Path(sys.executable).name, *sys.argv]), "search_index_format": SEARCH_INDEX_FORMAT}
+            "command": command_line(), "search_index_format": SEARCH_INDEX_FORMAT}
 
 
 def query_sets(n: int, per_class: int, seed: int = 11) -> dict[str, list[str]]:
@@ -241,8 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-queries", type=int, default=10, help="baseline queries per class")
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
     args = parser.parse_args(argv)
-    argv_text = shlex.join([".venv/bin/python", "benchmarks/bench_search.py", *(sys.argv[1:] if argv is None
-                                                                                else argv)])
+    argv_text = command_line(None if argv is None else [sys.argv[0], *argv])
     path = args.db or Path(f"/tmp/govarchive-bench/search-{args.articles}.db")
     path.parent.mkdir(parents=True, exist_ok=True)
     sidecar = Path(f"{path}.build.json")

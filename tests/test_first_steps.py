@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import clean_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,18 +35,19 @@ def test_first_steps_work_from_a_fresh_clone(tmp_path: Path) -> None:
     if shutil.which("git") is None or shutil.which("make") is None:
         pytest.fail("git and make are needed for the newcomer path")
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=300)
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=300, env=clean_env())
     # The clone gets its own virtualenv and an editable install of *its* code; the dependencies come from this
     # environment (a .pth line), so the test needs no network and takes seconds instead of a full `make setup`.
     venv = clone / ".venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300,
+                   env=clean_env())
     site = next((venv / "lib").glob("python*/site-packages"))
     (site / "parent_environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOVARCHIVE_", "VIRTUAL_ENV", "PYTHON"))}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
+    # a newcomer's shell: the virtualenv not activated
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--no-index", "-e", str(clone)], check=True, timeout=600, env=env,
-                   cwd=clone)
+                    "--no-build-isolation", "--no-index", "-e", str(clone)], check=True, timeout=600,
+                   env=clean_env(PATH=path), cwd=clone)
     # the dependencies' console scripts (sqlite-utils, scrapy, datasette...), as pip writes them, for the clone's python
     parent_bin = Path(sys.executable).parent
     for script in parent_bin.iterdir():
@@ -56,13 +59,14 @@ def test_first_steps_work_from_a_fresh_clone(tmp_path: Path) -> None:
             target.write_bytes(b"#!" + str(venv / "bin" / "python").encode() + b"\n" + rest)
             target.chmod(0o755)
     (venv / ".installed").touch()  # the Makefile's stamp: set up, `make demo` goes straight to the crawl
-    demo = subprocess.run(["make", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+    demo = subprocess.run(["make", "demo"], cwd=clone, env=clean_env(PATH=path), capture_output=True, text=True,
+                          timeout=900)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert (clone / "data" / "demo.db").exists() and not (clone / "data" / "archive.db").exists()
 
     def run(command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run(["bash", "-c", command], cwd=clone, env=clean_env(PATH=path), capture_output=True,
+                              text=True, timeout=300)
 
     outputs = {}
     for command in first_steps(clone / "README.md"):

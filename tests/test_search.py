@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from govarchive.archive import FTS_EXACT, FTS_FOLDED, Archive, fold_text, search_key
 from govarchive.search import expressions, highlight, make_snippet, parse_query, search
+from tests.conftest import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -436,7 +437,8 @@ def test_killed_index_build_never_leaves_an_empty_index(tmp_path: Path) -> None:
     code = ("import os, signal\nfrom govarchive.archive import Archive\n"
             "def progress(done, total):\n    if done >= 10: os.kill(os.getpid(), signal.SIGKILL)\n"
             f"Archive({str(path)!r}, index_progress=progress)\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=clean_env())
     assert proc.returncode == -signal.SIGKILL
     ro = Archive.open_existing(path)
     assert ro.search_index_status()[0] == "building" and FTS_FOLDED not in ro.db.table_names()
