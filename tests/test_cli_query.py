@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -83,10 +84,16 @@ def test_search_accepts_a_leading_minus_word(db: Path, capsys) -> None:
 
 
 def test_unknown_portal_says_did_you_mean(db: Path, capsys) -> None:
-    for argv in (["search", "x"], ["export"], ["feed", "x", "-o", "-"]):
+    for argv in (["search", "x"], ["export"], ["feed", "x", "-o", "-"], ["health"]):
         rc, out, err = cli(capsys, "--db", str(db), *argv, "--portal", "hanoi-gv")
         assert rc == 2 and out == "" and err.count("\n") == 1
         assert "unknown portal 'hanoi-gv'; did you mean" in err and "hanoi" in err
+    rc, out, err = cli(capsys, "demo", "--db", str(db.parent / "demo.db"), "--portal", "laichau-dsc")
+    assert rc == 2 and "unknown portal 'laichau-dsc'; did you mean laichau-dcs" in err
+    from govarchive.commands.crawl import select_portals
+
+    with pytest.raises(ValueError, match="unknown portal 'danang-gv'; did you mean danang-gov"):
+        select_portals(argparse.Namespace(portals=["danang-gv"], all=False, platform=None, replica=False))
     rc, _, err = cli(capsys, "--db", str(db), "search", "x", "--portal", "danang")  # in the archive: fine
     assert rc == 0
 

@@ -196,7 +196,10 @@ def run(args: argparse.Namespace) -> int:
 
     registry = default_registry()
     if args.slug not in registry:
-        print(f"govarchive check: unknown portal {args.slug!r} (see `govarchive portals`)", file=sys.stderr)
+        from govarchive.slugs import unknown_portals
+
+        print(f"govarchive check: {unknown_portals([args.slug], registry)} (`govarchive portals` lists them)",
+              file=sys.stderr)
         return EXIT_USAGE
     if args.articles < 1 or not 0.0 <= args.min_coverage <= 1.0:
         print("govarchive check: --articles must be at least 1 and --min-coverage between 0 and 1", file=sys.stderr)

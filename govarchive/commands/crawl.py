@@ -104,7 +104,9 @@ def select_portals(args: argparse.Namespace) -> list[str]:
     registry = default_registry()
     unknown = [s for s in args.portals if s not in registry]
     if unknown:
-        raise ValueError(f"unknown portal(s): {', '.join(unknown)} (see `scrapy list`)")
+        from govarchive.slugs import unknown_portals
+
+        raise ValueError(f"{unknown_portals(unknown, registry)} (`scrapy list` lists them all)")
     if args.portals:
         slugs = list(dict.fromkeys(args.portals))
     elif args.all or args.platform:

@@ -63,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
     state = ReplicaState.from_registry(args.portal)
     if not state.portals:
-        print("no replica portals match", args.portal)
+        from govarchive.slugs import unknown_portals
+
+        replica = ReplicaState.from_registry(None).portals
+        print(f"govarchive demo: {unknown_portals(args.portal, replica) or 'no replica portal among them'}; the "
+              f"replica serves {', '.join(replica)}", file=sys.stderr)
         return 2
     db = Path(args.db)
     db.parent.mkdir(parents=True, exist_ok=True)

@@ -342,6 +342,11 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.json_file, "--json")
         archive = Archive.open_existing(args.db)
         with archive:
+            from govarchive.commands._query import check_portals
+
+            problem = check_portals(archive, args.portal)
+            if problem:
+                raise BadInput(problem.removeprefix("govarchive: error: "))
             reports = check_archive(archive, portals=args.portal, stale_days=args.stale_days,
                                     running=running_crawl(args.db))
     except (ArchiveError, BadInput, sqlite3.DatabaseError) as exc:

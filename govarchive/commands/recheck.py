@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     slugs = list(dict.fromkeys([*args.portals, *args.portal])) or [s for s in archived if s in registry]
     unknown = [s for s in slugs if s not in registry]
     if unknown:
-        print(f"govarchive recheck: unknown portal(s): {', '.join(unknown)}", file=sys.stderr)
+        from govarchive.slugs import unknown_portals
+
+        print(f"govarchive recheck: {unknown_portals(unknown, registry)}", file=sys.stderr)
         return EXIT_USAGE
     if not slugs:
         print("govarchive recheck: the archive holds no article of a registry portal", file=sys.stderr)
