@@ -261,6 +261,6 @@ def test_vietnamese_text_has_a_font() -> None:
             pytest.fail("fontconfig is required in CI (it comes with chromium)")
         pytest.skip("fontconfig not installed")
     font = subprocess.run([fc_match, "-f", "%{file}|%{lang}", ":lang=vi"], capture_output=True, text=True,
-                          timeout=30, check=True).stdout
+                          timeout=30, check=True, env=clean_env()).stdout
     path, langs = font.split("|", 1)
     assert Path(path).exists() and "vi" in langs.split("|"), font
