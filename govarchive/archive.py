@@ -1062,7 +1062,10 @@ class Archive:
                  c.occurrences, c.position])
 
     def citations(self, article_id: int) -> list[dict[str, Any]]:
-        """Document numbers cited by an article, with the archived document page's article id when there is one."""
+        """Document numbers cited by an article, with the archived document page's article id when there is one
+        (none on an archive read before its upgrade added them)."""
+        if "citation_links" not in self.db.view_names():
+            return []
         return list(self.db["citation_links"].rows_where("article_id = ?", [article_id], order_by="id"))
 
     def versions(self, article_id: int) -> list[dict[str, Any]]:
@@ -1585,7 +1588,8 @@ class Archive:
         if not ids:
             return out
         cur = self.db.execute("select article_id, url, name, text from attachments where article_id in "
-                              f"({', '.join('?' * len(ids))}) order by article_id, position", ids)
+                              f"({', '.join('?' * len(ids))}) and {self._attachment_kind_sql()} "
+                              "order by article_id, position", ids)
         for article_id, url, name, text in cur:
             out.setdefault(article_id, []).append({"url": url, "name": name, "text": text})
         return out
@@ -1632,18 +1636,22 @@ class Archive:
         matches, newest first.
         """
         columns = self.export_columns(include_html=include_html)
+        tables = set(self.db.table_names())  # an archive read before its upgrade may lack the newer tables
         att_cols = [c for c in self.db["attachments"].columns_dict if c not in ("article_id", "text")]
-        doc_cols = [c for c in self.db["documents"].columns_dict if c != "article_id"]
         select = ", ".join(f"a.[{c}]" for c in columns if c != "tags") + (
             ", (select json_group_array(name) from (select t.name from article_tags at join tags t"
             " on t.id = at.tag_id where at.article_id = a.id order by at.position)) as tags"
             ", (select json_group_array(json_object(" + ", ".join(f"'{c}', [{c}]" for c in att_cols) + "))"
             f" from (select * from attachments where article_id = a.id and {self._attachment_kind_sql()}"
-            " order by position)) as attachments"
-            ", (select json_group_array(number) from (select number from citations where article_id = a.id"
-            " order by position)) as citations"
-            ", (select json_object(" + ", ".join(f"'{c}', d.[{c}]" for c in doc_cols) + ") from documents d"
-            " where d.article_id = a.id) as document")
+            " order by position)) as attachments")
+        select += (", (select json_group_array(number) from (select number from citations where article_id = a.id"
+                   " order by position)) as citations" if "citations" in tables else ", '[]' as citations")
+        if "documents" in tables:
+            doc_cols = [c for c in self.db["documents"].columns_dict if c != "article_id"]
+            select += (", (select json_object(" + ", ".join(f"'{c}', d.[{c}]" for c in doc_cols) + ") from "
+                       "documents d where d.article_id = a.id) as document")
+        else:
+            select += ", null as document"
         if expression:
             sql, params = self._fts_sql(select, expression, False, filters, join_articles=True)
             sql += f" order by [{FTS_FOLDED}].rowid desc"

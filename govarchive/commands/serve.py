@@ -90,6 +90,9 @@ def datasette_command(db_path: Path, metadata_path: Path, *, host: str, port: in
     cmd += ["-i", str(db_path)] if immutable else [str(db_path)]
     cmd += ["--metadata", str(metadata_path), "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
             "--host", host, "--port", str(port)]
+    files = db_path.parent / "files"  # downloaded attachments and images (pipelines/files.py), linked from articles
+    if files.is_dir():
+        cmd += ["--static", f"files:{files}"]
     for name, value in SETTINGS.items():
         cmd += ["--setting", name, value]
     return cmd

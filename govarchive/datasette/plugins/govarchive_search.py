@@ -267,12 +267,16 @@ def article_context(conn, article_id: int, urls: Any, database: str) -> dict[str
                 fields.append({"name": name, "diff": word_diff(before.get(name), after.get(name))})
         changes.append({"from": before["version"], "to": after["version"],
                         "when": before.get("superseded_at"), "fields": fields})
-    attachments = archive.attachments(article_id)
-    for att in attachments:
-        # extension point: the files pipeline adds local copies; link the local file when a column names one
-        att["local"] = next((att[k] for k in ("local_path", "file_path", "path", "stored_path") if att.get(k)), None)
+    files = archive.attachments(article_id, images=True) if "kind" in conn_columns(conn, "attachments") else (
+        archive.attachments(article_id))
+    for att in files:
+        # a downloaded copy (pipelines/files.py) is served by `govarchive serve` under /files/ (--static)
+        stored = att.get("path") and att.get("status", "stored") in (None, "stored")
+        att["local"] = urls.path(f"/files/{att['path']}") if stored else None
         att["excerpt"] = (att.get("text") or "")[:600]
-    capture = {k: v for k, v in row.items() if k.startswith("warc") and v not in (None, "")}
+    attachments = [a for a in files if a.get("kind", "attachment") in (None, "attachment")]
+    local_images = {a["url"]: a["local"] for a in files if a.get("kind") == "image" and a.get("local")}
+    capture = archive.capture(row.get("capture_id")) if row.get("capture_id") else None
     citations = archive.citations(article_id)
     for c in citations:
         c["document_href"] = (urls.row(database, "articles", str(c["document_article_id"]))
@@ -285,7 +289,8 @@ def article_context(conn, article_id: int, urls: Any, database: str) -> dict[str
         "portal_href": urls.table(database, "articles") + "?portal=" + _quote(row["portal"]),
         "body": sanitize_html(row.get("body_html")),
         "paragraphs": [p for p in (row.get("body_text") or "").split("\n") if p.strip()],
-        "images": [i for i in _json(row.get("images"), []) if isinstance(i, dict) and i.get("url")],
+        "images": [{**i, "local": local_images.get(i["url"])} for i in _json(row.get("images"), [])
+                   if isinstance(i, dict) and i.get("url")],
         "attachments": attachments,
         "changes": list(reversed(changes)),
         "capture": capture,
@@ -294,6 +299,10 @@ def article_context(conn, article_id: int, urls: Any, database: str) -> dict[str
         "json_href": urls.row(database, "articles", str(article_id)) + ".json",
         "duplicate_href": urls.row(database, "articles", str(row["duplicate_of"])) if row.get("duplicate_of") else None,
     }
+
+
+def conn_columns(conn, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"pragma table_info([{table}])")}
 
 
 def _quote(value: str) -> str:
