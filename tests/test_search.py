@@ -574,3 +574,23 @@ def test_long_prefix_is_expanded_to_indexed_terms(spread: Archive) -> None:
     assert [h.id for h in search(readonly, "thôn*", limit=50).hits] == [h.id for h in search(spread, "thôn*",
                                                                                          limit=50).hits]
     readonly.close()
+
+
+def test_text_from_files_of_an_unchanged_article_enters_the_index(tmp_path: Path) -> None:
+    """The files pipeline may bring an attachment's text on a later, unchanged fetch: the index follows."""
+    a = Archive(tmp_path / "a.db")
+    item = {"url": "https://x/1", "portal": "p", "title": "Thông báo", "body_text": "Xem tệp.",
+            "published": "2024-05-01T08:00:00+07:00",
+            "attachments": [{"url": "https://x/kh.pdf", "name": "KH-15.pdf"}],
+            "images": [{"url": "https://x/anh.jpg", "caption": "Ảnh hội nghị"}]}
+    assert a.store_article(item, content_hash="1") == "new"
+    files = [{"url": "https://x/kh.pdf", "status": "stored", "sha256": "ab" * 32, "path": "ab/ab/x.pdf",
+              "text": "Kế hoạch giải phóng mặt bằng năm 2025"}]
+    assert a.store_article({**item, "files": files}, content_hash="1") == "unchanged"
+    a.commit()
+    hits = search(a, "giai phong mat bang").hits
+    assert [h.attachments for h in hits] == [["KH-15.pdf"]]
+    assert search(a, "hoi nghi").total == 0  # image captions are not attachment text
+    for table in (FTS_FOLDED, FTS_EXACT):
+        a.db.execute(f"insert into {table}({table}, rank) values ('integrity-check', 0)")
+    a.close()
