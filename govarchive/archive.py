@@ -1502,17 +1502,29 @@ class Archive:
                 raise SearchQueryError(str(exc)) from exc
             raise
 
-    def fts_count(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None) -> int:
-        """Exact number of articles matching an FTS5 expression (with filters). Raises :class:`SearchQueryError`."""
+    def _exclusion(self, sql: str, params: list[Any], table: str, exclude: tuple[str, bool] | None,
+                   filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
+        """``sql`` restricted to rows *not* matching ``exclude = (expression, in the exact index)``."""
+        if not exclude:
+            return sql, params
+        keep = {k: v for k, v in (filters or {}).items() if k in ("since", "until", "portal")}
+        sub, sub_params = self._fts_sql("{t}.rowid", exclude[0], exclude[1], keep)
+        return f"{sql} and [{table}].rowid not in ({sub})", params + sub_params
+
+    def fts_count(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
+                  exclude: tuple[str, bool] | None = None) -> int:
+        """Exact number of articles matching an FTS5 expression (with filters), less those matching ``exclude``
+        (``(expression, exact index?)``). Raises :class:`SearchQueryError`."""
         sql, params = self._fts_sql("count(*)", expression, exact, filters)
+        sql, params = self._exclusion(sql, params, FTS_EXACT if exact else FTS_FOLDED, exclude, filters)
         return int(self._fts_execute(sql, params).fetchone()[0])
 
     def fts_search(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
                    limit: int = 20, offset: int = 0, ranked: bool = False, keys: Iterable[int] | None = None,
-                   exclude_exact: str | None = None) -> list[tuple[int, float | None]]:
+                   exclude: tuple[str, bool] | None = None) -> list[tuple[int, float | None]]:
         """``(search_key, bm25 or None)`` of matching articles: newest first, or by bm25 (lower = better) when
         ``ranked``, ``limit`` rows after ``offset`` (``limit=-1``: all). ``keys`` restricts to these search keys
-        (rowid lookups); ``exclude_exact`` leaves out the articles matching that expression in the exact index.
+        (rowid lookups); ``exclude = (expression, exact index?)`` leaves out the articles matching it.
         Raises :class:`SearchQueryError` for an invalid expression.
         """
         weights = ", ".join(map(str, FTS_WEIGHTS))
@@ -1525,11 +1537,7 @@ class Archive:
                 return []
             sql += f" and [{table}].rowid in ({', '.join('?' * len(keys))})"
             params += keys
-        if exclude_exact:
-            date_filters = {k: v for k, v in (filters or {}).items() if k in ("since", "until", "portal")}
-            sub, sub_params = self._fts_sql("{t}.rowid", exclude_exact, True, date_filters)
-            sql += f" and [{table}].rowid not in ({sub})"
-            params += sub_params
+        sql, params = self._exclusion(sql, params, table, exclude, filters)
         sql += " order by 2, 1 desc" if ranked else " order by 1 desc"
         sql += " limit ? offset ?"
         return [(int(k), v) for k, v in self._fts_execute(sql, [*params, int(limit), max(0, int(offset))])]

@@ -112,8 +112,9 @@ class Query:
         return groups
 
     def expression(self, *, exact: bool = False, terms: dict[str, list[str]] | None = None,
-                   variants: dict[str, list[list[str]]] | None = None) -> str:
-        """The FTS5 MATCH expression: each item a quoted term or phrase, ANDed (or ORed), exclusions as NOT.
+                   variants: dict[str, list[list[str]]] | None = None, negations: bool = True) -> str:
+        """The FTS5 MATCH expression: each item a quoted term or phrase, ANDed (or ORed), exclusions as NOT
+        (left out with ``negations=False``).
 
         ``terms`` maps a folded prefix to the indexed terms it matches (``prefix*`` becomes their OR);
         ``variants`` maps a folded token typed without spaces to the syllable readings the index holds.
@@ -123,7 +124,8 @@ class Query:
         positive = " AND ".join(
             "(" + " OR ".join(_literal(i, exact=exact, terms=terms, variants=variants) for i in g) + ")"
             for g in self.groups())
-        negated = [_literal(i, exact=exact, terms=terms, variants=variants) for i in self.items if i.negated]
+        negated = [_literal(i, exact=exact, terms=terms, variants=variants) for i in self.items
+                   if i.negated and negations]
         if negated:
             return f"({positive}) NOT ({' OR '.join(negated)})"
         return positive
@@ -340,7 +342,8 @@ class SearchResult:
     sort: str
     hits: list[Hit]
     total: int = 0  # articles matching (exact count)
-    exact_total: int = 0  # of which match the diacritics as typed (0 when the query has none)
+    # of which match the diacritics as typed: 0 when the query has none, None when not counted (a full page of them)
+    exact_total: int | None = 0
     offset: int = 0
     limit: int = DEFAULT_LIMIT
     elapsed_s: float = 0.0
@@ -359,7 +362,9 @@ class SearchResult:
             shown = f"{first:,}–{self.offset + len(self.hits):,} of {self.total:,} matches"
         else:
             shown = f"none of {self.total:,} matches at offset {self.offset:,}"
-        if self.exact_total and self.exact_total != self.total:
+        if self.exact_total is None:
+            shown += " (those with the exact diacritics first)"
+        elif self.exact_total and self.exact_total != self.total:
             shown += f" ({self.exact_total:,} with the exact diacritics, listed first)"
         order = "newest first" if self.sort == "newest" else "by relevance"
         return f"{shown}, {order}, {self.elapsed_s * 1000:.0f} ms"
@@ -380,11 +385,21 @@ def search(archive: Archive, raw: str, *, filters: dict[str, Any] | None = None,
 
 
 def expressions(archive: Archive, query: Query) -> tuple[str, str | None, dict[str, list[list[str]]]]:
-    """``(folded expression, exact expression or None, joined-word readings)`` of a parsed query."""
+    """``(folded expression, exact expression or None, joined-word readings)`` of a parsed query.
+
+    The exact expression holds the positive items only: exclusions are applied through the folded index (see
+    :func:`_exclusions`), so that every exact match is also a folded match.
+    """
     variants = _joined_variants(archive, query)
     folded = query.expression(terms=_prefix_terms(archive, query), variants=variants)
-    exact = query.expression(exact=True) if query.exact_ranking else None
+    exact = query.expression(exact=True, negations=False) if query.exact_ranking else None
     return folded, exact, variants
+
+
+def _exclusions(query: Query, variants: dict[str, list[list[str]]]) -> tuple[str, bool] | None:
+    """The folded expression of the excluded items, as ``Archive.fts_search(exclude=...)`` takes it."""
+    negated = [_literal(i, exact=False, variants=variants) for i in query.items if i.negated]
+    return (" OR ".join(negated), False) if negated else None
 
 
 def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limit: int, offset: int, sort: str,
@@ -396,26 +411,29 @@ def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limi
     result.total = archive.fts_count(folded_expr, filters=filters)
     if not result.total:
         return result
-    if exact_expr:
-        result.exact_total = archive.fts_count(exact_expr, exact=True, filters=filters)
     ranked = sort == "relevance"
     page: list[tuple[int, Any]] = []
     exact_keys: set[int] = set()
-    if result.exact_total and result.exact_total < result.total:
-        # exact-diacritic matches first (newest first or by relevance), then the rest of the folded matches
-        if offset < result.exact_total:
-            page = archive.fts_search(exact_expr, exact=True, filters=filters, limit=limit, offset=offset,
-                                      ranked=ranked)
-            exact_keys = {k for k, _ in page}
-        if len(page) < limit:
+    if exact_expr:
+        # exact-diacritic matches first (newest first or by relevance), then the rest of the folded matches. The
+        # exact matches are counted only when the page needs their number: a full page of them does not (a count
+        # of a word found in most of a million articles costs as much as the rest of the search).
+        excluded = _exclusions(query, variants)
+        page = archive.fts_search(exact_expr, exact=True, filters=filters, limit=limit, offset=offset, ranked=ranked,
+                                  exclude=excluded)
+        exact_keys = {k for k, _ in page}
+        if page and len(page) < limit:
+            result.exact_total = offset + len(page)
+        elif not page:
+            result.exact_total = archive.fts_count(exact_expr, exact=True, filters=filters, exclude=excluded)
+        else:
+            result.exact_total = None  # a full page of exact matches: not counted
+        if len(page) < limit and (result.exact_total or 0) < result.total:
             page += archive.fts_search(folded_expr, filters=filters, limit=limit - len(page),
-                                       offset=max(0, offset - result.exact_total), ranked=ranked,
-                                       exclude_exact=exact_expr)
+                                       offset=max(0, offset - (result.exact_total or 0)), ranked=ranked,
+                                       exclude=(exact_expr, True) if result.exact_total else None)
     else:
-        every_match_exact = bool(result.exact_total)
         page = archive.fts_search(folded_expr, filters=filters, limit=limit, offset=offset, ranked=ranked)
-        if every_match_exact:
-            exact_keys = {k for k, _ in page}
     rows = archive.articles_by_ids(k & SEARCH_KEY_ID_MASK for k, _ in page)
     attachments = archive.search_attachments(k & SEARCH_KEY_ID_MASK for k, _ in page)
     pattern = query.highlight_pattern(variants)

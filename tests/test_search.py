@@ -594,3 +594,14 @@ def test_text_from_files_of_an_unchanged_article_enters_the_index(tmp_path: Path
     for table in (FTS_FOLDED, FTS_EXACT):
         a.db.execute(f"insert into {table}({table}, rank) values ('integrity-check', 0)")
     a.close()
+
+
+def test_exact_matches_are_counted_only_when_a_page_needs_it(archive: Archive) -> None:
+    first = search(archive, "văn bản", limit=3)
+    assert first.exact_total is None and "(those with the exact diacritics first)" in first.summary()
+    last = search(archive, "văn bản", limit=3, offset=9)
+    assert last.hits == [] and last.exact_total == len(ARTICLES)  # counted: the page needed it
+    # an exclusion applies to the exact matches too, through the folded index (exact ⊆ folded)
+    result = search(archive, "Văn bản -ha noi", limit=20)
+    assert result.total == result.exact_total == len(ARTICLES) - 2
+    assert {"hn-ubnd", "ha-noi-plain"}.isdisjoint(slugs(result))
