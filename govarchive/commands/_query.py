@@ -11,8 +11,9 @@ from typing import Any
 from govarchive.archive import Archive, ArchiveError
 
 
-class QueryArgumentParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` for which ``-word`` (a query excluding a word) is an argument, not an unknown option."""
+class QueryArguments:
+    """Mixed into the CLI's parser class: ``-word`` (a query excluding a word) is an argument, not an unknown
+    option."""
 
     def _parse_optional(self, arg_string: str):  # type: ignore[no-untyped-def]
         if (arg_string.startswith("-") and not arg_string.startswith("--") and len(arg_string) > 2
@@ -22,9 +23,10 @@ class QueryArgumentParser(argparse.ArgumentParser):
 
 
 def add_query_parser(subparsers: argparse._SubParsersAction, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """``subparsers.add_parser`` with :class:`QueryArgumentParser`."""
+    """``subparsers.add_parser`` whose parser also takes ``-word`` arguments (:class:`QueryArguments` mixed into the
+    parser class the CLI uses, so its one-line errors are kept)."""
     original = subparsers._parser_class
-    subparsers._parser_class = QueryArgumentParser
+    subparsers._parser_class = type("QueryArgumentParser", (QueryArguments, original), {})
     try:
         return subparsers.add_parser(name, **kwargs)
     finally:
