@@ -581,6 +581,25 @@ class Archive:
             "portal = ? and complete = 1 and coalesce(mode, '') != 'recheck'", [portal], order_by="id desc", limit=1))
         return rows[0] if rows else None
 
+    def get_run(self, run_id: int) -> dict[str, Any] | None:
+        """The ``crawl_runs`` row with this id, or ``None``."""
+        rows = list(self.db["crawl_runs"].rows_where("id = ?", [run_id], limit=1))
+        return rows[0] if rows else None
+
+    def checkpoint_run(self, run_id: int, *, counts: dict[str, int], stats: dict[str, Any]) -> None:
+        """Write a running run's counts and stats into its row, inside the open batch (no commit).
+
+        The cluster archiver calls it just before each commit, so the row always matches what is committed and a
+        restarted archiver resumes the run's counts from it; :meth:`finish_run` overwrites both at the end.
+        """
+        self._begin_if_needed()
+        self.db["crawl_runs"].update(run_id, {**{k: int(v) for k, v in counts.items()}, "stats": _json(stats)})
+
+    def article_states(self, portal: str) -> Iterator[tuple[str, int | None, str | None]]:
+        """``(url, first_run_id, published)`` of every archived article of a portal (a cursor), as
+        :meth:`article_state` gives them one by one."""
+        yield from self.db.execute("select url, first_run_id, published from articles where portal = ?", [portal])
+
     def clear_listing_failures(self, portal: str, *, before_run: int) -> int:
         """Forget listing-page failures of runs before ``before_run`` (a complete run walked every listing)."""
         self._begin_if_needed()

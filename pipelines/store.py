@@ -84,9 +84,10 @@ class StorePipeline:
             batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
             batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
         )
-        self.run_id = self.archive.start_run(spider.name, spider=type(spider).__name__,
-                                             mode=getattr(spider, "crawl_mode", "full"),
-                                             replica=replica_target(self.settings) is not None)
+        # A restarted cluster archiver goes on with the run row it had opened (govarchive/cluster/archiver.py).
+        self.run_id = getattr(spider, "resume_run_id", None) or self.archive.start_run(
+            spider.name, spider=type(spider).__name__, mode=getattr(spider, "crawl_mode", "full"),
+            replica=replica_target(self.settings) is not None)
         spider.archive_run_id = self.run_id
 
     def process_item(self, item: Any) -> Any:

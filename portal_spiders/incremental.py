@@ -105,6 +105,15 @@ class ListingWalk:
             return not (dated and older == dated)
         return walk.streak < max(1, self.stop_after or walk.page_size)
 
+    def snapshot(self, category: str) -> dict[str, int]:
+        """The category's counters, to resume the walk from elsewhere (:meth:`resume`)."""
+        return dict(vars(self.categories.setdefault(category, _Category())))
+
+    def resume(self, category: str, counters: dict[str, int]) -> None:
+        """Go on with a category from a :meth:`snapshot` (the next listing page carries it in its request)."""
+        fields = _Category.__dataclass_fields__
+        self.categories[category] = _Category(**{k: int(v) for k, v in counters.items() if k in fields})
+
     def _day(self, text: str | None) -> str | None:
         if not text:
             return None

@@ -152,3 +152,20 @@ ADDRESS_GUARD_ENABLED = True
 # REMOVAL_MAX_SHARE of those it fetched, look removed at once marks none of them (an outage, not a takedown).
 REMOVAL_MAX_SHARE = 0.5
 REMOVAL_MIN_FOR_SHARE = 5
+
+# Scale-out (docs/scale.md): `-s GOVARCHIVE_CLUSTER=redis://host:6379/0` (or `govarchive worker`) makes this crawl a
+# worker of its portal's cluster run: shared Redis frontier with leases, items to Redis; `govarchive archiver` runs
+# the GOVARCHIVE_ARCHIVER_PIPELINES and writes the archive. The add-on does nothing without the setting.
+ADDONS = {"govarchive.cluster.addon.ClusterAddon": 0}
+GOVARCHIVE_CLUSTER = ""
+GOVARCHIVE_CLUSTER_PREFIX = "govarchive"  # Redis key prefix (several clusters can share one Redis)
+GOVARCHIVE_CLUSTER_HEARTBEAT = 2.0  # seconds between a worker's heartbeats
+GOVARCHIVE_CLUSTER_LEASE_TTL = 15.0  # a worker silent this long is dead: its leased requests go back to the queue
+GOVARCHIVE_CLUSTER_WAIT = 600.0  # how long a worker waits for the archiver to open its run
+GOVARCHIVE_ARCHIVER_BATCH = 50  # stream entries per archiver transaction
+GOVARCHIVE_ARCHIVER_PIPELINES = [  # run by the archiver; every other pipeline runs on the workers
+    "pipelines.normalize.NormalizePipeline",
+    "pipelines.validate.ValidatePipeline",
+    "pipelines.dedupe.DedupePipeline",
+    "pipelines.store.StorePipeline",
+]

@@ -92,12 +92,21 @@ class PortalSpider(scrapy.Spider):
             yield request
 
     def open_walk(self) -> None:
-        """Read the archive's state for this crawl (the store pipeline's shared connection)."""
-        self.archive = acquire_archive(
-            self.settings.get("ARCHIVE_DB"),
-            batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
-            batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
-        )
+        """Read the archive's state for this crawl (the store pipeline's shared connection).
+
+        A cluster worker (``GOVARCHIVE_CLUSTER``) never opens the database: it reads the copy of that state the
+        archiver published for the run (:class:`govarchive.cluster.worker.ClusterState`).
+        """
+        if self.settings.get("GOVARCHIVE_CLUSTER"):
+            from govarchive.cluster.worker import cluster_state
+
+            self.archive = cluster_state(self)  # type: ignore[assignment]
+        else:
+            self.archive = acquire_archive(
+                self.settings.get("ARCHIVE_DB"),
+                batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
+                batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
+            )
         if self.crawl_mode == "recheck":
             return
         last = self.archive.last_complete_run(self.portal.slug)
@@ -130,9 +139,9 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         """Give the shared archive connection back."""
-        if self.archive is not None:
+        if isinstance(self.archive, Archive):
             release_archive(self.archive)
-            self.archive = None
+        self.archive = None
 
     def start_listing_requests(self) -> Iterator[scrapy.Request]:
         """The first request of every listing source of the portal."""
@@ -194,7 +203,7 @@ class PortalSpider(scrapy.Spider):
             for request in listing.next_requests[:1]:
                 yield request.replace(callback=self.parse_listing, errback=self.on_error,
                                       meta={**request.meta, "listing": True, "category": response.meta["category"],
-                                            "page": page + 1})
+                                            "page": page + 1, "walk": self.walk_snapshot(response)})
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """Articles of an RSS/Atom feed."""
@@ -229,11 +238,14 @@ class PortalSpider(scrapy.Spider):
         yield from self.follow_entries(entries, response)
         page = response.meta.get("page", 1)
         if next_url and page < self.max_pages and self.walk_on(response, len(entries)):
-            yield response.request.replace(url=next_url, meta={**response.meta, "page": page + 1})  # type: ignore[union-attr]
+            yield response.request.replace(url=next_url, meta={**response.meta, "page": page + 1,  # type: ignore[union-attr]
+                                                                "walk": self.walk_snapshot(response)})
 
     def follow_entries(self, entries: list[ListingEntry], response: Response) -> Iterator[scrapy.Request]:
         """Requests for the listed articles this crawl wants (:class:`ListingWalk`), each once per run."""
         category = response.meta.get("category", response.url)
+        if self.walk is not None and response.meta.get("walk"):
+            self.walk.resume(category, response.meta["walk"])
         for entry in entries:
             key = self.platform.canonical_url(entry.url)
             wanted = self.walk.wants(category, key, entry.published) if self.walk is not None else True
@@ -251,6 +263,11 @@ class PortalSpider(scrapy.Spider):
             return True
         self.crawler.stats.inc_value("govarchive/listings_stopped_at_known")
         return False
+
+    def walk_snapshot(self, response: Response) -> dict[str, int] | None:
+        """The listing category's walk counters, carried by its next page's request: the page may be read by
+        another cluster worker, or again after a worker died, and must go on from exactly this state."""
+        return self.walk.snapshot(response.meta.get("category", response.url)) if self.walk is not None else None
 
     def article_request(self, entry: ListingEntry, *, listing_url: str | None = None,
                         archived_url: str | None = None) -> scrapy.Request:
