@@ -89,3 +89,12 @@ def open_store_pipeline(db: Path, slug: str = "laichau-dcs", settings: dict[str,
 def crawl():
     """The :func:`run_crawl` helper as a fixture."""
     return run_crawl
+
+
+@pytest.fixture
+def redis_server() -> Iterator[object]:
+    """A throw-away ``redis-server`` on a free 127.0.0.1 port (Debian package; ``make setup`` installs it)."""
+    from govarchive.cluster.redis_server import RedisServer
+
+    with RedisServer() as server:
+        yield server

@@ -93,22 +93,27 @@ def archive_hashes(db: Path) -> tuple[dict[str, str], int, list[dict[str, Any]]]
 class ClusterDemo:
     """Run the demo in ``workdir`` (archives and logs land there)."""
 
-    def __init__(self, workdir: Path, *, workers: int = 2, chaos: bool = True,
+    def __init__(self, workdir: Path, *, workers: int = 2, chaos: bool = True, portals: list[str] | None = None,
                  say: Callable[[str], None] = print, timeout: float = 600.0) -> None:
         self.workdir = Path(workdir)
         self.workers = workers
         self.chaos = chaos
+        self.portals = portals or []  # none: every replica portal
         self.say = say
         self.timeout = timeout
         self.events: list[str] = []
         self.govarchive = [sys.executable, "-m", "govarchive.cli"]
+        self.runs = 0
+        # what the faults hit, for the report and the test: leases worker 1 held when killed, entries the archiver
+        # had been delivered but not acknowledged when killed, leases given back to the queue in the end
+        self.killed_leases = self.killed_pending = self.requeued = 0
 
     def _event(self, text: str) -> None:
         self.events.append(text)
         self.say(text)
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / f"{name}.out", "ab")  # noqa: SIM115 - the process owns it
+        log = open(self.workdir / f"{name}-{self.runs}.out", "ab")  # noqa: SIM115 - the process owns it
         return subprocess.Popen([*self.govarchive, *args], stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
@@ -130,29 +135,37 @@ class ClusterDemo:
         with RedisServer() as redis, ReplicaServer() as replica:
             self._event(f"2. cluster: redis-server at {redis.url}, replica at {replica.url}, "
                         f"1 archiver + {self.workers} workers -> {clustered}")
-            self._crawl_cluster(redis.url, replica.url, clustered)
+            self.crawl_cluster(redis.url, replica.url, clustered)
         hashes, rows, runs = archive_hashes(clustered)
         reference, _, _ = archive_hashes(single)
         return Comparison(reference, hashes, rows, runs, self.events)
 
     def _archiver(self, url: str, db: Path, n: int) -> subprocess.Popen[bytes]:
-        log = str(self.workdir / f"archiver{n}.log")
+        log = str(self.workdir / f"archiver{n}-{self.runs}.log")
         return self._spawn(f"archiver{n}", ["archiver", "--cluster", url, "--db", str(db), "--exit-when-idle",
                                             "--idle-timeout", "120", "--log-file", log])
 
-    def _crawl_cluster(self, url: str, replica: str, db: Path) -> None:
+    def crawl_cluster(self, url: str, replica: str, db: Path, *worker_args: str) -> dict[str, int]:
+        """One cluster crawl of the portals into ``db`` (faults if ``chaos``); returns each process's exit code.
+
+        ``worker_args`` go to every ``govarchive worker`` (``-a full=1``, ``-s KEY=VALUE`` ...).
+        """
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.runs += 1
         client = connect(url)
         archiver = self._archiver(url, db, 1)
         settings = [x for k, v in WORKER_SETTINGS.items() for x in ("-s", f"{k}={v}")]
-        workers = {f"w{i}": self._spawn(f"w{i}", ["worker", "--cluster", url, "--worker-id", f"w{i}", "--replica",
-                                                   replica, *settings, "--log-file", str(self.workdir / f"w{i}.log")])
+        workers = {f"w{i}": self._spawn(f"w{i}", ["worker", *self.portals, "--cluster", url, "--worker-id", f"w{i}",
+                                                   "--replica", replica, *settings, *worker_args,
+                                                   "--log-file", str(self.workdir / f"w{i}-{self.runs}.log")])
                    for i in range(1, self.workers + 1)}
+        codes: dict[str, int] = {}
         deadline = time.monotonic() + self.timeout
         try:
             if self.chaos:
                 self._wait(lambda: self._leases_of(client, "w1") > 0 and self._count(client, "archived") >= 10,
                            deadline, "worker w1 to hold leases after some entries were archived")
-                held = self._leases_of(client, "w1")
+                held = self.killed_leases = self._leases_of(client, "w1")
                 workers["w1"].send_signal(signal.SIGKILL)
                 workers["w1"].wait()
                 self._event(f"   SIGKILL worker w1 while it held {held} leased request(s) "
@@ -162,23 +175,25 @@ class ClusterDemo:
                            deadline, "the archiver to commit 20 more entries and hold delivered ones")
                 archiver.send_signal(signal.SIGKILL)
                 archiver.wait()
-                pending = self._pending(client)
+                pending = self.killed_pending = self._pending(client)
                 self._event(f"   SIGKILL the archiver with {self._open_runs(client)} run(s) open and {pending} "
                             f"entries delivered but not acknowledged ({self._count(client, 'archived')} archived)")
                 archiver = self._archiver(url, db, 2)
                 self._event("   started a new archiver")
             for name, proc in workers.items():
-                if proc.poll() is None or name != "w1" or not self.chaos:
-                    code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-                    self._event(f"   worker {name} exited with {code}")
-            code = archiver.wait(timeout=max(1.0, deadline - time.monotonic()))
-            self._event(f"   archiver exited with {code}; {self._count(client, 'requeued')} leased request(s) of "
-                        f"dead workers were given back to the queue")
+                codes[name] = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+                if not (self.chaos and name == "w1"):
+                    self._event(f"   worker {name} exited with {codes[name]}")
+            codes["archiver"] = archiver.wait(timeout=max(1.0, deadline - time.monotonic()))
+            self.requeued = self._count(client, "requeued")
+            self._event(f"   archiver exited with {codes['archiver']}; {self.requeued} leased request(s) of dead "
+                        "workers were given back to the queue")
         finally:
             for proc in [archiver, *workers.values()]:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+        return codes
 
     def _wait(self, condition: Callable[[], bool], deadline: float, what: str) -> None:
         while not condition():

@@ -1,0 +1,136 @@
+"""Clusters for real: redis-server, the replica, `govarchive archiver` and `govarchive worker` processes.
+
+The first test is `make demo-cluster`: two workers and one archiver crawl every replica portal while a worker and
+then the archiver are SIGKILLed (on progress read from Redis); the archive must equal the single-machine demo's.
+The others check that cluster runs read the archive through the archiver (incremental walks, failure retries)
+and that nothing the archiver cannot store vanishes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from govarchive.archive import Archive
+from govarchive.cluster import OPEN, RunKeys, connect
+from govarchive.cluster.demo import ClusterDemo
+from govarchive.replica.content import ReplicaArticle, generate_articles
+from govarchive.replica.server import ReplicaServer, ReplicaState
+
+pytestmark = pytest.mark.slow
+
+SLUG = "laichau-dcs"
+HOST = "laichau.dcs.vn"
+
+
+def test_a_cluster_with_a_killed_worker_and_archiver_archives_what_one_machine_does(tmp_path: Path) -> None:
+    demo = ClusterDemo(tmp_path, workers=2, chaos=True, say=lambda _: None)
+    comparison = demo.run()
+    report = comparison.report() + "\n" + "\n".join(demo.events)
+    assert comparison.equal, report
+    assert len(comparison.single) == 96 and comparison.cluster_url_rows == 96
+    # the faults hit work in flight, and it was recovered
+    assert demo.killed_leases > 0 and demo.requeued >= demo.killed_leases, report
+    assert demo.killed_pending > 0, report
+    with Archive(tmp_path / "cluster.db", readonly=True) as archive:
+        assert archive.count("article_versions") == 0, "a re-delivered article is an unchanged re-visit"
+        assert archive.count("failures") == 0
+        for run in archive.runs():
+            assert run["items_new"] + run["items_unchanged"] >= 12, run
+            assert run["requests"] and run["listing_pages"], "worker stats reach the run row"
+
+
+@pytest.fixture
+def portal() -> Iterator[ReplicaServer]:
+    server = ReplicaServer(ReplicaState.from_registry([SLUG])).start()
+    yield server
+    server.stop()
+
+
+def _last_run(db: Path) -> dict:
+    with Archive(db, readonly=True) as archive:
+        return archive.runs(SLUG, limit=1)[0]
+
+
+def _new_articles(count: int, *, after) -> list[ReplicaArticle]:
+    fresh = generate_articles(f"{SLUG}-fresh", count, start_id=1000)
+    return [replace(a, published=after + timedelta(hours=count - i), paragraphs=[*a.paragraphs, f"Tin mới {a.id}."])
+            for i, a in enumerate(fresh)]
+
+
+def test_cluster_runs_walk_incrementally_and_retry_failures_through_the_archiver(portal, redis_server,
+                                                                                 tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    demo = ClusterDemo(tmp_path / "logs", workers=2, chaos=False, portals=[SLUG], say=lambda _: None)
+    site = portal.state.site(SLUG)
+
+    def crawl() -> dict:
+        codes = demo.crawl_cluster(redis_server.url, portal.url, db)
+        assert set(codes.values()) == {0}, codes
+        return _last_run(db)
+
+    first = crawl()
+    assert (first["items_new"], first["complete"], first["mode"]) == (12, 1, "incremental")
+
+    # nothing new: the archiver published what is archived, the workers stop at the first settled listing page
+    mark = len(portal.state.log)
+    second = crawl()
+    paths = [path for _method, path, _status in portal.state.log[mark:]]
+    assert not any("chi-tiet-tin" in p for p in paths), "no article page is fetched again"
+    assert len(paths) <= len(site.portal.start_urls) + len(site.portal.sharepoint_lists) + 2, paths
+    assert second["complete"] == 1 and (second["items_new"], second["items_failed"]) == (0, 0)
+
+    # five new articles, one of which fails: recorded, and the run is still complete (an article, not a listing)
+    fresh = _new_articles(5, after=site.articles[0].published)
+    portal.state.add_articles(SLUG, fresh)
+    broken = site.absolute(site.article_path(fresh[2]))
+    portal.state.set_fault(broken, 404)
+    third = crawl()
+    assert (third["items_new"], third["items_failed"], third["complete"]) == (4, 1, 1)
+    with Archive(db, readonly=True) as archive:
+        assert [f["url"] for f in archive.failures(SLUG)] == [broken]
+
+    # the next run retries it (the failure list came from the archiver) and clears it
+    portal.state.clear_faults()
+    fourth = crawl()
+    assert (fourth["items_new"], fourth["items_failed"], fourth["complete"]) == (1, 0, 1)
+    with Archive(db, readonly=True) as archive:
+        assert archive.count("failures") == 0 and archive.count("articles") == 17
+        assert len({r["id"] for r in archive.runs(SLUG)}) == 4
+
+
+def test_an_entry_the_archiver_cannot_store_is_kept_and_the_run_is_not_complete(portal, redis_server,
+                                                                                tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    client = connect(redis_server.url)
+
+    def inject() -> None:  # once the run is open, a worker of another version pushes an item we cannot rebuild
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            token = client.hget(RunKeys.run_hash(SLUG), "token")
+            if token and client.hget(RunKeys.run_hash(SLUG), "state") == OPEN.encode():
+                keys = RunKeys(SLUG, token.decode())
+                client.xadd(keys.items, {"type": "portal_spiders.items.ArticleItem",
+                                         "data": '{"url": "https://laichau.dcs.vn/x", "portal": "laichau-dcs", '
+                                                 '"video": "https://laichau.dcs.vn/x.mp4"}'})
+                return
+            time.sleep(0.01)
+
+    injector = threading.Thread(target=inject)
+    injector.start()
+    demo = ClusterDemo(tmp_path / "logs", workers=1, chaos=False, portals=[SLUG], say=lambda _: None)
+    codes = demo.crawl_cluster(redis_server.url, portal.url, db)
+    injector.join()
+    assert codes["w1"] == 0 and codes["archiver"] == 1, codes
+    run = _last_run(db)
+    assert (run["finish_reason"], run["complete"], run["items_new"]) == ("items_lost", 0, 12)
+    dead = [key for key in client.keys("govarchive:laichau-dcs:*:dead")]
+    assert len(dead) == 1
+    (_entry_id, fields), = client.xrange(dead[0])
+    assert b"video" in fields[b"data"] and b"unknown to this archiver" in fields[b"error"]
