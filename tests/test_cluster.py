@@ -245,3 +245,36 @@ def test_commands_report_a_missing_or_unreachable_cluster_in_one_line(capsys, tm
     assert main(["archiver", "--cluster", "http://x", "--db", str(tmp_path / "a.db")]) == 2
     assert "must be a redis:// URL" in capsys.readouterr().err
     assert not (tmp_path / "a.db").exists()
+
+
+def test_cluster_systemd_units_run_the_real_cli(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from govarchive.cli import build_parser
+    from tests.test_operations import DEPLOY, _govarchive_argv, _unit
+
+    archiver = _unit(DEPLOY / "systemd/govarchive-archiver.service")
+    worker = _unit(DEPLOY / "systemd/govarchive-worker@.service")
+    timer = _unit(DEPLOY / "systemd/govarchive-worker@.timer")
+    assert archiver["Service"]["Type"] == "simple" and archiver["Service"]["Restart"] == "on-failure"
+    assert worker["Service"]["Type"] == "oneshot" and timer["Timer"]["OnCalendar"]
+    (argv,) = _govarchive_argv(archiver["Service"]["ExecStart"])
+    args = build_parser().parse_args(argv)
+    assert args.command == "archiver" and args.db and args.log_file
+    (argv,) = _govarchive_argv(worker["Service"]["ExecStart"].replace("%H-%i", "host-1").replace("%i", "1"))
+    args = build_parser().parse_args(argv)
+    assert args.command == "worker" and args.all and args.worker_id == "host-1"
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not installed: checked the keys with configparser only")
+    real = Path(sys.executable).with_name("govarchive")
+    names = ("govarchive-archiver.service", "govarchive-worker@.service", "govarchive-worker@.timer")
+    for name in names:
+        text = (DEPLOY / "systemd" / name).read_text(encoding="utf-8")
+        text = text.replace("/opt/govarchive/.venv/bin/govarchive", str(real)).replace(
+            "EnvironmentFile=/etc/govarchive/env", "EnvironmentFile=-/etc/govarchive/env")
+        (tmp_path / name.replace("@.", "@1.")).write_text(text, encoding="utf-8")
+    result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / n.replace("@.", "@1.")) for n in names)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
