@@ -8,6 +8,8 @@ and that nothing the archiver cannot store vanishes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -124,7 +126,9 @@ def test_an_entry_the_archiver_cannot_store_is_kept_and_the_run_is_not_complete(
 
     injector = threading.Thread(target=inject)
     injector.start()
-    demo = ClusterDemo(tmp_path / "logs", workers=1, chaos=False, portals=[SLUG], say=lambda _: None)
+    # the worker is a plain `scrapy crawl laichau-dcs -s GOVARCHIVE_CLUSTER=...` this time
+    demo = ClusterDemo(tmp_path / "logs", workers=1, chaos=False, portals=[SLUG], scrapy_workers=True,
+                       say=lambda _: None)
     codes = demo.crawl_cluster(redis_server.url, portal.url, db)
     injector.join()
     assert codes["w1"] == 0 and codes["archiver"] == 1, codes
@@ -134,3 +138,19 @@ def test_an_entry_the_archiver_cannot_store_is_kept_and_the_run_is_not_complete(
     assert len(dead) == 1
     (_entry_id, fields), = client.xrange(dead[0])
     assert b"video" in fields[b"data"] and b"unknown to this archiver" in fields[b"error"]
+
+
+def test_a_worker_started_with_other_arguments_does_not_join_a_run(portal, redis_server, tmp_path: Path) -> None:
+    """A `full` worker must not walk an incremental run with its own rules (or the other way round)."""
+    client = connect(redis_server.url)
+    client.hset(RunKeys.run_hash(SLUG), mapping={"token": "t0", "state": OPEN, "mode": "incremental", "args": "{}",
+                                                 "seeded": "0"})
+    client.sadd(RunKeys.runs_set(), SLUG)
+    log = tmp_path / "w.log"
+    done = subprocess.run([sys.executable, "-m", "govarchive.cli", "worker", SLUG, "--cluster", redis_server.url,
+                           "--replica", portal.url, "-a", "full=1", "--log-file", str(log)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "start it with the same arguments" in log.read_text()
+    assert "reason=cluster_arguments_differ" in done.stdout
+    assert not portal.state.log, "nothing was fetched"

@@ -94,11 +94,15 @@ class ClusterDemo:
     """Run the demo in ``workdir`` (archives and logs land there)."""
 
     def __init__(self, workdir: Path, *, workers: int = 2, chaos: bool = True, portals: list[str] | None = None,
-                 say: Callable[[str], None] = print, timeout: float = 600.0) -> None:
+                 scrapy_workers: bool = False, say: Callable[[str], None] = print, timeout: float = 600.0) -> None:
         self.workdir = Path(workdir)
         self.workers = workers
         self.chaos = chaos
         self.portals = portals or []  # none: every replica portal
+        # workers as `scrapy crawl <portal> -s GOVARCHIVE_CLUSTER=...` (one portal) instead of `govarchive worker`
+        self.scrapy_workers = scrapy_workers
+        if scrapy_workers and len(self.portals) != 1:
+            raise ValueError("scrapy_workers needs exactly one portal")
         self.say = say
         self.timeout = timeout
         self.events: list[str] = []
@@ -114,8 +118,10 @@ class ClusterDemo:
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}-{self.runs}.out", "ab")  # noqa: SIM115 - the process owns it
-        return subprocess.Popen([*self.govarchive, *args], stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        command = [sys.executable, "-m", "scrapy"] if args[0] == "crawl" else self.govarchive
+        return subprocess.Popen([*command, *args], stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                     "SCRAPY_SETTINGS_MODULE": "portal_spiders.settings"})
 
     def run(self) -> Comparison:
         """Crawl both ways and compare."""
@@ -155,10 +161,16 @@ class ClusterDemo:
         client = connect(url)
         archiver = self._archiver(url, db, 1)
         settings = [x for k, v in WORKER_SETTINGS.items() for x in ("-s", f"{k}={v}")]
-        workers = {f"w{i}": self._spawn(f"w{i}", ["worker", *self.portals, "--cluster", url, "--worker-id", f"w{i}",
-                                                   "--replica", replica, *settings, *worker_args,
-                                                   "--log-file", str(self.workdir / f"w{i}-{self.runs}.log")])
-                   for i in range(1, self.workers + 1)}
+        workers = {}
+        for i in range(1, self.workers + 1):
+            log = str(self.workdir / f"w{i}-{self.runs}.log")
+            if self.scrapy_workers:
+                args = ["crawl", self.portals[0], "-s", f"GOVARCHIVE_CLUSTER={url}", "-s",
+                        f"GOVARCHIVE_CLUSTER_WORKER_ID=w{i}", "-s", f"REPLICA_URL={replica}", "-s", f"LOG_FILE={log}"]
+            else:
+                args = ["worker", *self.portals, "--cluster", url, "--worker-id", f"w{i}", "--replica", replica,
+                        "--log-file", log]
+            workers[f"w{i}"] = self._spawn(f"w{i}", [*args, *settings, *worker_args])
         codes: dict[str, int] = {}
         deadline = time.monotonic() + self.timeout
         try:

@@ -70,6 +70,7 @@ class WorkerContext:
         self.mode: str | None = None
         self.done: list[str] = []  # leases whose request the engine let go of (appended by finalizers)
         self.held: set[str] = set()
+        self.unreported: dict[str, int] = {}  # losses not yet added to the run's stats (Redis was unreachable)
 
     def beat(self) -> None:
         """Refresh this worker's heartbeat key."""
@@ -94,8 +95,13 @@ class WorkerContext:
             return 0
         done = self.done[:]
         del self.done[: len(done)]
+        try:
+            acked = self.queue.ack(done)
+        except Exception:
+            self.done.extend(done)  # Redis hiccup: the next call tries again
+            raise
         self.held.difference_update(done)
-        return self.queue.ack(done)
+        return acked
 
     def settle_all(self, *, finished: bool) -> None:
         """On idle or close: every lease this worker still holds is either done (``finished``) or given back."""
@@ -111,10 +117,21 @@ class WorkerContext:
                 logger.info("giving %d leased request(s) back to the queue", self.queue.requeue(mine))
         self.held.clear()
 
-    def incr(self, stat: str, count: int = 1) -> None:
-        """Add to a run stat in Redis at once (used for losses, which must reach the archiver)."""
-        if self.keys is not None:
-            self.client.hincrby(self.keys.stats, stat, count)
+    def lost(self, stat: str, count: int = 1) -> None:
+        """Count a loss in the run's stats (the archiver will not call the run complete); kept and sent with the
+        next heartbeat if Redis cannot be reached now."""
+        self.unreported[stat] = self.unreported.get(stat, 0) + count
+        self.report_losses()
+
+    def report_losses(self) -> None:
+        """Send the losses not reported yet (raises if Redis is still unreachable; they stay queued)."""
+        if self.keys is None or not self.unreported:
+            return
+        with self.client.pipeline(transaction=True) as pipe:
+            for stat, count in self.unreported.items():
+                pipe.hincrby(self.keys.stats, stat, count)
+            pipe.execute()
+        self.unreported.clear()
 
     # -- joining the run ---------------------------------------------------------------------------------------
 
@@ -153,9 +170,12 @@ class WorkerContext:
                 last_log = time.monotonic()
             await asyncio.sleep(0.1)
         self.mode = fields.get("mode")
-        if self.mode != mode:
-            logger.warning("run %s of %s is a %s crawl; this worker was started for %s: following the run",
-                           token, portal, self.mode, mode)
+        theirs = json.loads(fields.get("args") or "{}")
+        if (self.mode, theirs) != (mode, args):
+            logger.error("run %s of %s is a %s crawl with %s; this worker was started for a %s crawl with %s: "
+                         "start it with the same arguments, or after that run", token, portal, self.mode, theirs,
+                         mode, args)
+            raise CloseSpider("cluster_arguments_differ")
         logger.info("worker %s joined run %s of %s (%s)", self.worker, token, portal, self.mode)
 
     def _run_fields(self, run: str) -> dict[str, str]:
@@ -294,7 +314,7 @@ class LeasedScheduler(RedisScheduler):
             # is not complete, and its lease deleted so the run can end.
             logger.error("dropping an unreadable request of run %s: %r", self.ctx.keys.token if self.ctx.keys else "?",
                          exc)
-            self.ctx.incr(REQUESTS_LOST)
+            self.ctx.lost(REQUESTS_LOST)
             self.ctx.queue.ack([lease])
             return None
         self.ctx.track(request, lease)
@@ -335,9 +355,10 @@ class ClusterItemPipeline:
                 if attempt == 2:
                     logger.error("could not push an item of %s to Redis: %r", getattr(item, "url", "?"), exc)
                     try:
-                        self.ctx.incr(ITEMS_LOST)
-                    finally:
-                        raise
+                        self.ctx.lost(ITEMS_LOST)
+                    except Exception:
+                        logger.warning("the loss will be reported with the next heartbeat")
+                    raise
                 time.sleep(0.2 * (attempt + 1))
         return item
 
@@ -397,6 +418,7 @@ class ClusterWorkerExtension:
         """Every heartbeat: refresh, delete finished leases, send stats, give dead workers' leases back."""
         try:
             self.ctx.beat()
+            self.ctx.report_losses()
             self.ctx.flush_acks()
             self.flush_stats()
             if self.ctx.queue is not None:
@@ -429,11 +451,14 @@ class ClusterWorkerExtension:
         """Idle here: close only once the whole run is crawled, otherwise keep waiting for work."""
         if self.ctx.queue is None:
             raise DontCloseSpider
-        self.ctx.settle_all(finished=True)  # idle engine: every request this worker took is done
-        self.tick()
-        if self.ctx.queue.try_finish():
-            logger.info("run %s of %s is crawled", self.ctx.keys.token if self.ctx.keys else "?", spider.name)
-            return
+        try:
+            self.ctx.settle_all(finished=True)  # idle engine: every request this worker took is done
+            self.tick()
+            if self.ctx.queue.try_finish():
+                logger.info("run %s of %s is crawled", self.ctx.keys.token if self.ctx.keys else "?", spider.name)
+                return
+        except Exception as exc:  # Redis unreachable: keep waiting rather than call the run done
+            logger.warning("cluster idle check failed: %r", exc)
         raise DontCloseSpider
 
     def spider_closed(self, spider: Any, reason: str) -> None:
@@ -441,6 +466,7 @@ class ClusterWorkerExtension:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         try:
+            self.ctx.report_losses()
             self.ctx.flush_acks()
             self.flush_stats()
             self.ctx.client.delete(RunKeys.heartbeat(self.ctx.worker, self.ctx.prefix))
