@@ -151,7 +151,9 @@ def test_a_malformed_cluster_url_fails_at_start_naming_the_setting() -> None:
         _crawler(GOVARCHIVE_CLUSTER="localhost:6379")
 
 
-def test_the_scheduler_holds_a_lease_until_the_engine_lets_go_of_the_request(redis_server) -> None:
+@pytest.fixture
+def scheduler(redis_server) -> Any:
+    """A worker's LeasedScheduler, opened, in a run it has joined."""
     from govarchive.cluster.worker import LeasedScheduler, context_for
 
     crawler = _worker_crawler(redis_server.url)
@@ -161,6 +163,11 @@ def test_the_scheduler_holds_a_lease_until_the_engine_lets_go_of_the_request(red
     ctx.queue = _run(ctx.client)
     scheduler = LeasedScheduler.from_crawler(crawler)
     scheduler.open(crawler.spider)
+    return scheduler
+
+
+def test_the_scheduler_holds_a_lease_until_the_engine_lets_go_of_the_request(scheduler) -> None:
+    crawler, ctx = scheduler.crawler, scheduler.ctx
     first = scrapy.Request("https://laichau.dcs.vn/tin-tuc/a-1.html", callback=crawler.spider.parse_article,
                            meta={"listing_date": "22/03/2024"})
     assert scheduler.enqueue_request(first)
@@ -177,16 +184,8 @@ def test_the_scheduler_holds_a_lease_until_the_engine_lets_go_of_the_request(red
     assert ctx.flush_acks() == 1 and ctx.queue.leased() == 0
 
 
-def test_a_closing_worker_gives_unfinished_leases_back(redis_server) -> None:
-    from govarchive.cluster.worker import LeasedScheduler, context_for
-
-    crawler = _worker_crawler(redis_server.url)
-    crawler.spider = crawler.spidercls.from_crawler(crawler)
-    ctx = context_for(crawler)
-    ctx.keys = RunKeys(SLUG, "t1")
-    ctx.queue = _run(ctx.client)
-    scheduler = LeasedScheduler.from_crawler(crawler)
-    scheduler.open(crawler.spider)
+def test_a_closing_worker_gives_unfinished_leases_back(scheduler) -> None:
+    crawler, ctx = scheduler.crawler, scheduler.ctx
     scheduler.enqueue_request(scrapy.Request("https://laichau.dcs.vn/a.html", callback=crawler.spider.parse_article))
     kept = scheduler.next_request()
     scheduler.close("shutdown")

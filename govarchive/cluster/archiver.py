@@ -120,26 +120,23 @@ class ArchiverSpiderMixin:
             self._publish(store)
         while True:
             batch = self._read()
-            if batch:
-                for item in batch[1]:
-                    yield item
-                await self._settle(store, batch[0])
-                continue
-            fields = {_text(k): _text(v) for k, v in self.client.hgetall(self.keys.run).items()}
-            if fields.get("token") != self.keys.token:
-                raise CloseSpider("cluster_run_gone")
-            if fields.get("state") == CRAWLED:
+            if batch is None:
+                fields = {_text(k): _text(v) for k, v in self.client.hgetall(self.keys.run).items()}
+                if fields.get("token") != self.keys.token:
+                    raise CloseSpider("cluster_run_gone")
                 # Workers push every item before giving up the lease that produced it, and the run is marked
                 # crawled only with no lease left: one more empty read after seeing CRAWLED means drained.
-                again = self._read()
-                if again:
-                    for item in again[1]:
-                        yield item
-                    await self._settle(store, again[0])
+                crawled = fields.get("state") == CRAWLED
+                batch = self._read() if crawled else None
+                if batch is None and crawled:
+                    break
+                if batch is None:
+                    RunQueue(self.client, self.keys).reap()  # workers do it too; a run whose workers all died needs it
+                    await asyncio.sleep(0.2)
                     continue
-                break
-            RunQueue(self.client, self.keys).reap()  # workers also do it; a run whose workers all died needs it
-            await asyncio.sleep(0.2)
+            for item in batch[1]:
+                yield item
+            await self._settle(store, batch[0])
         self.cluster_drained = True
         self._finish()
 
