@@ -9,6 +9,8 @@
   fingerprints (the run's duplicate filter, Scrapy's fingerprinter), queued requests (real article requests of a
   portal spider, serialized as ``LeasedScheduler`` does), the same requests leased, published incremental state
   (``url -> first_run|published``), and items waiting in the stream (the synthetic articles, encoded as workers do).
+* Worker kill: a worker is SIGKILLed mid-crawl and a second one resumes, with plain scrapy-redis and with leases;
+  articles never archived are counted.
 * Archiver: N items pushed to a run's stream, then ``govarchive archiver`` (a subprocess) drains them through
   normalize -> validate -> dedupe -> store; rate from the ``archived`` counter. Baseline, alternated with it in the
   same run on the same items: ``Archive.store_article`` alone in a loop (the SQLite floor: no Redis, no pipelines).
@@ -208,15 +210,76 @@ def archiver_rate(rows: list[dict[str, Any]], workdir: Path) -> float:
     return (len(rows) - first[1]) / (last - first[0])
 
 
+def frontier_loss(articles: int, kill_after: int, workdir: Path) -> dict[str, dict[str, Any]]:
+    """SIGKILL a worker mid-crawl, resume with a second one: what plain scrapy-redis loses, and what leases do.
+
+    One replica portal of ``articles`` articles, a ``full`` crawl. The first worker is killed once the replica has
+    served ``kill_after`` article pages, a second one finishes the crawl from Redis. Plain scrapy-redis (its
+    scheduler, duplicate filter and persistent queue, the archive written by the worker itself with a commit per
+    article, so only the frontier can lose anything) against ``govarchive worker`` + ``govarchive archiver``.
+    """
+    from govarchive.replica.server import ReplicaServer, ReplicaState
+
+    common = ["-a", "full=1", "-s", "DOWNLOAD_DELAY=0.05", "-s", "AUTOTHROTTLE_ENABLED=0", "-s",
+              "RETRY_BACKOFF_BASE=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "LOG_LEVEL=INFO"]
+    results: dict[str, dict[str, Any]] = {}
+    for variant in ("scrapy-redis", "leases"):
+        db = workdir / f"loss-{variant}.db"
+        with RedisServer() as server, ReplicaServer(ReplicaState.from_registry(
+                [SLUG], articles_per_portal=articles)) as replica:
+            client = connect(server.url)
+            if variant == "scrapy-redis":
+                worker = [sys.executable, "-m", "scrapy", "crawl", SLUG, "-s", "REPLICA_URL=" + replica.url,
+                          "-s", "SCHEDULER=scrapy_redis.scheduler.Scheduler", "-s", "SCHEDULER_PERSIST=True",
+                          "-s", "DUPEFILTER_CLASS=scrapy_redis.dupefilter.RFPDupeFilter",
+                          "-s", "REDIS_URL=" + server.url, "-s", f"ARCHIVE_DB={db}", "-s", "ARCHIVE_BATCH_SIZE=1"]
+                archiver = None
+            else:
+                worker = [sys.executable, "-m", "govarchive.cli", "worker", SLUG, "--cluster", server.url,
+                          "--replica", replica.url, "-s", "GOVARCHIVE_CLUSTER_HEARTBEAT=0.5",
+                          "-s", "GOVARCHIVE_CLUSTER_LEASE_TTL=3"]
+                archiver = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "archiver", "--cluster",
+                                             server.url, "--db", str(db), "--exit-when-idle", "--log-file",
+                                             str(workdir / "loss-archiver.log")], stdout=subprocess.DEVNULL, cwd=ROOT)
+            env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "portal_spiders.settings"}
+            log = open(workdir / f"loss-{variant}-1.log", "wb")  # noqa: SIM115
+            first = subprocess.Popen([*worker, *common], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+            def served() -> int:
+                return sum("chi-tiet-tin" in path for _m, path, _s in list(replica.state.log))
+
+            while served() < kill_after and first.poll() is None:
+                time.sleep(0.005)
+            if variant == "leases":
+                in_flight = sum(int(client.hlen(k)) for k in client.keys("govarchive:*:leases"))
+            else:
+                in_flight = None
+            first.kill()
+            first.wait()
+            log.close()
+            done = subprocess.run([*worker, *common], cwd=ROOT, env=env, capture_output=True, timeout=600,
+                                  check=False)
+            if archiver is not None:
+                archiver.wait(timeout=600)
+            with Archive.open_existing(db) as archive:
+                archived = archive.count("articles")
+                last = archive.runs(SLUG, limit=1)[0]
+        results[variant] = {"articles": articles, "archived": archived, "lost": articles - archived,
+                            "complete": bool(last["complete"]), "in_flight": in_flight,
+                            "resume_rc": done.returncode, "served_at_kill": kill_after}
+    return results
+
+
 def render(args: argparse.Namespace, info: dict[str, str], sq: dict[str, Any], rd: dict[str, Any],
-           ar: dict[str, Any]) -> str:
+           ar: dict[str, Any], fl: dict[str, dict[str, Any]]) -> str:
     kb = 1024
     lines = [
         "<!-- bench_cluster:start -->",
         "## Cluster sizing (`benchmarks/bench_cluster.py`)",
         "",
         f"Command: `.venv/bin/python benchmarks/bench_cluster.py --articles {args.articles} --keys {args.keys} "
-        f"--requests {args.requests} --repeats {args.repeats}{' --write' if args.write else ''}`  ",
+        f"--requests {args.requests} --repeats {args.repeats} --loss-articles {args.loss_articles}"
+        f"{' --write' if args.write else ''}`  ",
         f"Machine: {info['cpu']}, nproc {info['nproc']}, Linux {info['kernel']}; Python {info['python']}, "
         f"SQLite {info['sqlite']}, sqlite-utils {info['sqlite_utils']}, redis-server {rd['redis_version']}; "
         f"run {info['date']}.",
@@ -253,6 +316,16 @@ def render(args: argparse.Namespace, info: dict[str, str], sq: dict[str, Any], r
         f"(runs: archiver {', '.join(f'{r:,.0f}' for r in ar['archiver'])}; baseline "
         f"{', '.join(f'{r:,.0f}' for r in ar['floor'])}; load average {ar['load'][0]} before, {ar['load'][1]} "
         "after).",
+        "",
+        f"**A worker SIGKILLed mid-crawl**, then a second worker resumes from Redis (`full` crawl of one replica "
+        f"portal of {fl['leases']['articles']} articles, the first worker killed once {fl['leases']['served_at_kill']} "
+        "article pages were served; the archive is written with a commit per article, so only the frontier can lose "
+        "anything):",
+        "",
+        "| frontier | articles never archived | last run marked complete | leased requests at the kill |",
+        "|---|---:|---|---:|",
+        *(f"| {name} | {r['lost']} of {r['articles']} | {'yes' if r['complete'] else 'no'} | "
+          f"{'-' if r['in_flight'] is None else r['in_flight']} |" for name, r in fl.items()),
         "<!-- bench_cluster:end -->",
     ]
     return "\n".join(lines)
@@ -268,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=int, default=200_000, help="fingerprints and state entries in Redis")
     parser.add_argument("--requests", type=int, default=20_000, help="queued requests in Redis")
     parser.add_argument("--repeats", type=int, default=3, help="archiver/baseline alternations")
+    parser.add_argument("--loss-articles", type=int, default=150, help="articles of the worker-kill measurement")
     parser.add_argument("--write", action="store_true", help="replace the section in docs/performance.md")
     args = parser.parse_args(argv)
     info = machine()
@@ -282,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             ar["archiver"].append(archiver_rate(drained, Path(tmp)))
             ar["ratio"].append(ar["archiver"][-1] / ar["floor"][-1])
         ar["load"].append(_load())
-    section = render(args, info, sq, rd, ar)
+        fl = frontier_loss(args.loss_articles, args.loss_articles // 3, Path(tmp))
+    section = render(args, info, sq, rd, ar, fl)
     print(section)
     if args.write:
         replace_section(section, "<!-- bench_cluster:start -->", "<!-- bench_cluster:end -->")

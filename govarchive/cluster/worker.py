@@ -266,10 +266,8 @@ class LeasedScheduler(RedisScheduler):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LeasedScheduler:
-        """Scrapy factory; fails at start-up (one line in the log) when Redis is unreachable."""
-        scheduler = cls(crawler)
-        scheduler.server.ping()
-        return scheduler
+        """Scrapy factory (no connection yet: :class:`ClusterStartMiddleware` reports an unreachable Redis)."""
+        return cls(crawler)
 
     def open(self, spider: Any) -> None:
         """Remember the spider (request callbacks are resolved against it)."""
@@ -377,8 +375,15 @@ class ClusterStartMiddleware:
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Every worker runs the whole ``start()`` (the shared duplicate filter makes it idempotent); the first
         to finish marks the run seeded, so a worker killed half-way through seeding loses nothing."""
+        import redis
+
         ctx = context_for(self.crawler)
-        await ctx.join(self.crawler.spider)
+        try:
+            await ctx.join(self.crawler.spider)
+        except redis.RedisError as exc:
+            logger.error("cannot reach the cluster's Redis (%s): %s", self.crawler.settings.get("GOVARCHIVE_CLUSTER"),
+                         exc)
+            raise CloseSpider("cluster_unreachable") from None
         async for item_or_request in start:
             yield item_or_request
         assert ctx.keys is not None
@@ -410,9 +415,8 @@ class ClusterWorkerExtension:
         """Start beating."""
         from twisted.internet.task import LoopingCall
 
-        self.ctx.beat()
         self.loop = LoopingCall(self.tick)
-        self.loop.start(self.ctx.heartbeat_seconds, now=False)
+        self.loop.start(self.ctx.heartbeat_seconds, now=True)
 
     def tick(self) -> None:
         """Every heartbeat: refresh, delete finished leases, send stats, give dead workers' leases back."""
