@@ -277,3 +277,27 @@ def test_cluster_systemd_units_run_the_real_cli(tmp_path: Path) -> None:
     result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / n.replace("@.", "@1.")) for n in names)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_one_archiver_per_cluster(redis_server, tmp_path: Path, capsys) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    client = connect(redis_server.url)
+    alive = f"{socket.gethostname()}|{os.getpid()}|/srv/other/archive.db"
+    client.set("govarchive:archiver", alive, px=30_000)
+    assert main(["archiver", "--cluster", redis_server.url, "--db", str(tmp_path / "a.db"), "--exit-when-idle"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err == (f"govarchive archiver: another archiver (pid {os.getpid()} on {socket.gethostname()}, archive "
+                   "/srv/other/archive.db) serves this cluster; one archiver per cluster")
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a killed archiver on this host: replaced at once, not after its lock expires
+    client.set("govarchive:archiver", f"{socket.gethostname()}|{dead.pid}|/x.db", px=30_000)
+    done = subprocess.run([sys.executable, "-m", "govarchive.cli", "archiver", "--cluster", redis_server.url, "--db",
+                           str(tmp_path / "a.db"), "--exit-when-idle", "--idle-timeout", "0"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert client.get("govarchive:archiver") is None, "released on exit"

@@ -22,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
+import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from scrapy import signals
@@ -45,6 +48,17 @@ DEAD_STAT = "govarchive/cluster/items_undecodable"
 # Stats the archiver derives from the items themselves (workers do not send them, see worker.ARCHIVER_STATS).
 DERIVED_STATS = ("govarchive/listing_errors", "govarchive/failures/listing", DEAD_STAT)
 STATE_CHUNK = 1000
+
+# One archiver per cluster: it holds <prefix>:archiver (refreshed on every poll) for as long as it runs.
+ARCHIVER_LOCK_TTL_MS = 30_000
+_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
+return 0
+"""
 
 _CLEANUP = """
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
@@ -293,6 +307,31 @@ class Archiver:
         self.stopping = False
         self.runner: Any = None
         self._cleanup = self.client.register_script(_CLEANUP)
+        self._refresh = self.client.register_script(_REFRESH)
+        self._take_over = self.client.register_script(_TAKE_OVER)
+        self.lock_key = f"{self.prefix}:archiver"
+        self.identity = f"{socket.gethostname()}|{os.getpid()}|{Path(db).resolve()}"
+
+    def claim(self, wait: float = ARCHIVER_LOCK_TTL_MS / 1000 + 5) -> str | None:
+        """Become the cluster's archiver; returns None, or the holder when another archiver is alive.
+
+        A holder on this host whose process is gone (killed, restarted by systemd) is replaced at once, a live one
+        is refused at once; one on another host is waited for until its lock expires (it refreshes it every poll).
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            if self.client.set(self.lock_key, self.identity, nx=True, px=ARCHIVER_LOCK_TTL_MS):
+                return None
+            holder = _text(self.client.get(self.lock_key) or b"")
+            host, _, rest = holder.partition("|")
+            pid = rest.partition("|")[0]
+            here = host == socket.gethostname() and pid.isdigit()
+            if here and not _alive(int(pid)) and self._take_over(
+                    keys=[self.lock_key], args=[holder, self.identity, ARCHIVER_LOCK_TTL_MS]):
+                return None
+            if (here and _alive(int(pid))) or time.monotonic() > deadline:
+                return holder
+            time.sleep(0.5)
 
     def run(self) -> int:
         """Serve until stopped; returns the exit code (1 if a run this archiver closed was not complete)."""
@@ -319,6 +358,7 @@ class Archiver:
         reactor.callWhenRunning(lambda: install_shutdown_handlers(stop))
         reactor.callWhenRunning(loop.start, 0.5)
         reactor.run(installSignalHandlers=False)
+        self.client.register_script(_CLEANUP_LOCK)(keys=[self.lock_key], args=[self.identity])
         return 1 if any(not run["complete"] for run in self.closed) else 0
 
     def _graceful_stop(self) -> None:
@@ -332,6 +372,14 @@ class Archiver:
         if self.stopping:
             return
         try:
+            if not self._refresh(keys=[self.lock_key], args=[self.identity, ARCHIVER_LOCK_TTL_MS]):
+                logger.error("another archiver took over this cluster (the lock expired while this one was stalled):"
+                             " stopping at once; uncommitted entries stay pending for it")
+                from twisted.internet import reactor
+
+                self.stopping = True
+                reactor.stop()
+                return
             for raw in self.client.smembers(RunKeys.runs_set(self.prefix)):
                 portal = _text(raw)
                 if self.portals is not None and portal not in self.portals:
@@ -398,7 +446,33 @@ class Archiver:
             self.given_up.add((portal, token))
 
 
+_CLEANUP_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ArchiverBusy(RuntimeError):
+    """Another archiver serves this cluster."""
+
+
 def serve(settings: Settings, *, url: str, db: str, **kwargs: Any) -> int:
-    """Run an :class:`Archiver` (the ``govarchive archiver`` command)."""
+    """Run an :class:`Archiver` (the ``govarchive archiver`` command); raises :class:`ArchiverBusy`."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    return Archiver(settings, url=url, db=db, **kwargs).run()
+    archiver = Archiver(settings, url=url, db=db, **kwargs)
+    holder = archiver.claim()
+    if holder is not None:
+        host, pid, path = [*holder.split("|"), "?", "?"][:3]
+        raise ArchiverBusy(f"another archiver (pid {pid} on {host}, archive {path}) serves this cluster; "
+                           "one archiver per cluster")
+    return archiver.run()

@@ -2,7 +2,8 @@
 
 It archives every cluster run it finds in Redis through the normal pipelines and keeps serving until stopped
 (Ctrl-C/SIGTERM: runs in progress stay in Redis and the next archiver resumes them). Exit codes: 0; 1 a run it
-closed was not complete (with ``--exit-when-idle``); 2 bad arguments or Redis unreachable; 3 the archive is locked.
+closed was not complete (with ``--exit-when-idle``); 2 bad arguments or Redis unreachable; 3 the archive is locked,
+or another archiver serves the cluster (one per cluster: it holds ``<prefix>:archiver`` in Redis).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check Redis, take the archive lock, serve."""
-    from govarchive.cluster.archiver import serve
+    from govarchive.cluster.archiver import ArchiverBusy, serve
     from govarchive.commands.worker import check_cluster
     from govarchive.crawling import project_settings
     from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
@@ -63,5 +64,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         return serve(project_settings(overrides), url=args.cluster, db=str(db), portals=args.portal,
                      exit_when_idle=args.exit_when_idle, idle_timeout=args.idle_timeout)
+    except ArchiverBusy as exc:
+        print(f"govarchive archiver: {exc}", file=sys.stderr)
+        return 3
     finally:
         release_lock(db)
