@@ -46,6 +46,7 @@ def test_a_cluster_with_a_killed_worker_and_archiver_archives_what_one_machine_d
         for run in archive.runs():
             assert run["items_new"] + run["items_unchanged"] >= 12, run
             assert run["requests"] and run["listing_pages"], "worker stats reach the run row"
+            assert run["replica"] == 1, "the workers crawled the replica: a replica run, like `govarchive demo`'s"
 
 
 @pytest.fixture
@@ -154,3 +155,19 @@ def test_a_worker_started_with_other_arguments_does_not_join_a_run(portal, redis
     assert "start it with the same arguments" in log.read_text()
     assert "reason=cluster_arguments_differ" in done.stdout
     assert not portal.state.log, "nothing was fetched"
+
+
+def test_a_replica_cluster_run_is_not_archived_into_an_archive_of_real_runs(portal, redis_server,
+                                                                           tmp_path: Path) -> None:
+    db = tmp_path / "real.db"
+    with Archive(db) as archive:
+        archive.finish_run(archive.start_run(SLUG, replica=False), finish_reason="finished", counts={}, coverage={})
+    demo = ClusterDemo(tmp_path / "logs", workers=1, chaos=False, portals=[SLUG], say=lambda _: None)
+    # the archiver refuses the run and says so; the worker gives up waiting for it to be opened
+    codes = demo.crawl_cluster(redis_server.url, portal.url, db, "-s", "GOVARCHIVE_CLUSTER_WAIT=20")
+    assert codes == {"w1": 1, "archiver": 1}
+    assert not portal.state.log, "nothing was fetched"
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("archiver*.log"))
+    assert "will not write replica articles into this archive" in logs
+    with Archive(db, readonly=True) as archive:
+        assert archive.count("articles") == 0 and len(archive.runs()) == 1

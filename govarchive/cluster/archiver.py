@@ -265,9 +265,20 @@ class ArchiverSpiderMixin:
             raise CloseSpider("items_lost")
 
 
-def archiver_spider(spidercls: type) -> type:
-    """The archiver's version of a portal spider class (same name, settings and registry entry)."""
-    return type(spidercls.__name__, (ArchiverSpiderMixin, spidercls), {"__module__": __name__})
+def archiver_spider(spidercls: type, *, replica_url: str = "") -> type:
+    """The archiver's version of a portal spider class (same name, settings and registry entry).
+
+    ``replica_url``: the workers crawled an offline replica; the run is recorded as a replica run, and kept out of
+    an archive of real runs (``portal_spiders/replica_guard.py``), as a single-machine replica crawl would be.
+    """
+
+    @classmethod  # type: ignore[misc]
+    def update_settings(cls: type, settings: Any) -> None:
+        spidercls.update_settings.__func__(cls, settings)  # type: ignore[attr-defined]
+        settings.set("REPLICA_URL", replica_url, "cmdline")
+
+    return type(spidercls.__name__, (ArchiverSpiderMixin, spidercls),
+                {"__module__": __name__, "update_settings": update_settings})
 
 
 def archiver_settings(settings: Settings, db: str) -> Settings:
@@ -334,7 +345,8 @@ class Archiver:
             time.sleep(0.5)
 
     def run(self) -> int:
-        """Serve until stopped; returns the exit code (1 if a run this archiver closed was not complete)."""
+        """Serve until stopped; returns the exit code (1 if a run it closed was not complete, or one could not be
+        archived: left in Redis for the next archiver)."""
         from scrapy.utils.log import configure_logging
         from scrapy.utils.ossignal import install_shutdown_handlers
         from scrapy.utils.reactor import install_reactor
@@ -359,7 +371,7 @@ class Archiver:
         reactor.callWhenRunning(loop.start, 0.5)
         reactor.run(installSignalHandlers=False)
         self.client.register_script(_CLEANUP_LOCK)(keys=[self.lock_key], args=[self.identity])
-        return 1 if any(not run["complete"] for run in self.closed) else 0
+        return 1 if self.given_up or any(not run["complete"] for run in self.closed) else 0
 
     def _graceful_stop(self) -> None:
         from twisted.internet import reactor
@@ -398,7 +410,7 @@ class Archiver:
             logger.warning("archiver poll failed: %r", exc)
             return
         idle = self.exit_when_idle and not self.active and not self._pending_runs()
-        if idle and (self.closed or time.monotonic() - self.started > self.idle_timeout):
+        if idle and (self.closed or self.given_up or time.monotonic() - self.started > self.idle_timeout):
             from twisted.internet import reactor
 
             self.stopping = True
@@ -419,14 +431,15 @@ class Archiver:
                          token, portal)
             self.given_up.add((portal, token))
             return
-        crawler = self.runner.create_crawler(archiver_spider(SPIDERS[portal]))
+        args = json.loads(_text(self.client.hget(RunKeys.run_hash(portal, self.prefix), "args") or b"{}") or "{}")
+        crawler = self.runner.create_crawler(archiver_spider(SPIDERS[portal], replica_url=args.get("replica") or ""))
         self.active[(portal, token)] = crawler
         deferred = self.runner.crawl(crawler, cluster_url=self.url, cluster_token=token, cluster_prefix=self.prefix)
         deferred.addBoth(self._crawl_done, portal, token, crawler)
 
     def _crawl_done(self, result: Any, portal: str, token: str, crawler: Crawler) -> None:
         self.active.pop((portal, token), None)
-        spider = crawler.spider
+        spider = crawler.spider  # None when the crawl failed to start (e.g. it would mix replica and real runs)
         if spider is not None and spider.cluster_drained:
             keys = RunKeys(portal, token, self.prefix)
             self._cleanup(keys=[keys.run, RunKeys.runs_set(self.prefix), *keys.all()], args=[token, portal])

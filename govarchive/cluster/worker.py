@@ -140,6 +140,8 @@ class WorkerContext:
         portal, mode = spider.name, getattr(spider, "crawl_mode", "full")
         args = {name: str(getattr(spider, name)) for name in ("since", "refresh_days", "max_pages")
                 if getattr(spider, name, None) is not None}
+        # The archiver records the run as a replica run (and keeps replica and real runs apart) from this.
+        args["replica"] = self.crawler.settings.get("REPLICA_URL") or ""
         run = RunKeys.run_hash(portal, self.prefix)
         wait_limit = self.crawler.settings.getfloat("GOVARCHIVE_CLUSTER_WAIT", 600.0)
         started = last_log = time.monotonic()

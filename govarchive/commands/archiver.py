@@ -2,8 +2,9 @@
 
 It archives every cluster run it finds in Redis through the normal pipelines and keeps serving until stopped
 (Ctrl-C/SIGTERM: runs in progress stay in Redis and the next archiver resumes them). Exit codes: 0; 1 a run it
-closed was not complete (with ``--exit-when-idle``); 2 bad arguments or Redis unreachable; 3 the archive is locked,
-or another archiver serves the cluster (one per cluster: it holds ``<prefix>:archiver`` in Redis).
+closed was not complete, or one could not be archived (with ``--exit-when-idle``); 2 bad arguments or Redis
+unreachable; 3 the archive is locked, or another archiver serves the cluster (one per cluster: it holds
+``<prefix>:archiver`` in Redis).
 """
 
 from __future__ import annotations
