@@ -20,6 +20,7 @@ from govarchive.cluster.codec import ItemDecodeError, decode_item, encode_item
 from govarchive.cluster.leases import RunQueue
 from portal_spiders.incremental import ListingWalk
 from portal_spiders.items import ArticleItem, PageFailure
+from tests.conftest import clean_env
 
 SLUG = "laichau-dcs"
 
@@ -278,7 +279,7 @@ def test_cluster_systemd_units_run_the_real_cli(tmp_path: Path) -> None:
             "EnvironmentFile=/etc/govarchive/env", "EnvironmentFile=-/etc/govarchive/env")
         (tmp_path / name.replace("@.", "@1.")).write_text(text, encoding="utf-8")
     result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / n.replace("@.", "@1.")) for n in names)],
-                            capture_output=True, text=True, timeout=60, check=False)
+                            capture_output=True, text=True, timeout=60, check=False, env=clean_env())
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
@@ -296,11 +297,11 @@ def test_one_archiver_per_cluster(redis_server, tmp_path: Path, capsys) -> None:
     assert err == (f"govarchive archiver: another archiver (pid {os.getpid()} on {socket.gethostname()}, archive "
                    "/srv/other/archive.db) serves this cluster; one archiver per cluster")
 
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"], env=clean_env())
     dead.wait()  # a killed archiver on this host: replaced at once, not after its lock expires
     client.set("govarchive:archiver", f"{socket.gethostname()}|{dead.pid}|/x.db", px=30_000)
     done = subprocess.run([sys.executable, "-m", "govarchive.cli", "archiver", "--cluster", redis_server.url, "--db",
                            str(tmp_path / "a.db"), "--exit-when-idle", "--idle-timeout", "0"],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False, env=clean_env())
     assert done.returncode == 0, done.stderr
     assert client.get("govarchive:archiver") is None, "released on exit"

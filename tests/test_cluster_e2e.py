@@ -24,6 +24,7 @@ from govarchive.cluster import OPEN, RunKeys, connect
 from govarchive.cluster.demo import ClusterDemo
 from govarchive.replica.content import ReplicaArticle, generate_articles
 from govarchive.replica.server import ReplicaServer, ReplicaState
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,7 @@ def test_a_worker_started_with_other_arguments_does_not_join_a_run(portal, redis
     log = tmp_path / "w.log"
     done = subprocess.run([sys.executable, "-m", "govarchive.cli", "worker", SLUG, "--cluster", redis_server.url,
                            "--replica", portal.url, "-a", "full=1", "--log-file", str(log)],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False, env=clean_env())
     assert done.returncode == 1, done.stderr
     assert "start it with the same arguments" in log.read_text()
     assert "reason=cluster_arguments_differ" in done.stdout
