@@ -167,5 +167,6 @@ GOVARCHIVE_ARCHIVER_PIPELINES = [  # run by the archiver; every other pipeline r
     "pipelines.normalize.NormalizePipeline",
     "pipelines.validate.ValidatePipeline",
     "pipelines.dedupe.DedupePipeline",
+    "pipelines.files.ArchiveFilesPipeline",  # the files store and its rows live beside the archive
     "pipelines.store.StorePipeline",
 ]

@@ -24,6 +24,7 @@ from govarchive.cluster import OPEN, RunKeys, connect
 from govarchive.cluster.demo import ClusterDemo
 from govarchive.replica.content import ReplicaArticle, generate_articles
 from govarchive.replica.server import ReplicaServer, ReplicaState
+from portal_spiders.warc import pointer_path, read_response
 from tests.conftest import clean_env
 
 pytestmark = pytest.mark.slow
@@ -44,10 +45,25 @@ def test_a_cluster_with_a_killed_worker_and_archiver_archives_what_one_machine_d
     with Archive(tmp_path / "cluster.db", readonly=True) as archive:
         assert archive.count("article_versions") == 0, "a re-delivered article is an unchanged re-visit"
         assert archive.count("failures") == 0
+        # the raw-capture pointers the workers put on the items lead to their WARC records
+        for article in archive.iter_articles():
+            capture = archive.capture(article["capture_id"])
+            assert capture, article["url"]
+            record = read_response(pointer_path(capture["file"], tmp_path / "cluster.db"), capture["offset"])
+            assert record.url == capture["url"] and record.status == 200
+        cluster_files = _files(archive)
+    with Archive(tmp_path / "single.db", readonly=True) as archive:
+        assert cluster_files == _files(archive) and cluster_files, "attachments and images: same files, same bytes"
         for run in archive.runs():
             assert run["items_new"] + run["items_unchanged"] >= 12, run
             assert run["requests"] and run["listing_pages"], "worker stats reach the run row"
             assert run["replica"] == 1, "the workers crawled the replica: a replica run, like `govarchive demo`'s"
+
+
+def _files(archive: Archive) -> set[tuple[str, str, str | None, str | None]]:
+    """(article URL, file URL, status, SHA-256) of every attachment and image of an archive."""
+    return {(a["url"], f["url"], f["status"], f["sha256"]) for a in archive.iter_articles()
+            for f in archive.attachments(a["id"], images=True)}
 
 
 @pytest.fixture

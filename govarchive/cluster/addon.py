@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
-from scrapy.utils.misc import load_object
 
 # Worker components and the order they take.
 WORKER_PIPELINE = ("govarchive.cluster.worker.ClusterItemPipeline", 1000)
@@ -18,6 +17,23 @@ WORKER_SPIDER_MIDDLEWARE = ("govarchive.cluster.worker.ClusterStartMiddleware", 
 # The archiver holds the archive lock and runs the per-run monitors on the whole run, not on one worker's share.
 ARCHIVER_ONLY_EXTENSIONS = ("portal_spiders.archive_lock.ArchiveLockExtension",
                             "spidermon.contrib.scrapy.extensions.Spidermon")
+
+
+def component_path(component: object) -> str:
+    """The import path of a component dictionary key (a path already, or a class)."""
+    return component if isinstance(component, str) else f"{component.__module__}.{component.__qualname__}"
+
+
+def _edit_components(settings: BaseSettings, name: str, *, drop: set[str], add: dict[str, int]) -> None:
+    """Drop and add entries of a component dictionary by import path, importing none of them.
+
+    Scrapy's ``set_in_component_priority_dict`` imports every entry to compare classes; add-ons run before the
+    reactor is installed, and a pipeline module that imports ``twisted.internet.reactor`` (pipelines/files.py)
+    would install the wrong one.
+    """
+    components = {key: order for key, order in settings.getdict(name).items() if component_path(key) not in drop}
+    components.update(add)
+    settings.set(name, components, settings.getpriority(name) or 0)
 
 
 class ClusterAddon:
@@ -34,10 +50,7 @@ class ClusterAddon:
         settings.set("REDIS_URL", url, "addon")
         settings.set("SCHEDULER", "govarchive.cluster.worker.LeasedScheduler",
                      max(settings.getpriority("SCHEDULER") or 0, settings.getpriority("GOVARCHIVE_CLUSTER") or 0))
-        for path in settings.getlist("GOVARCHIVE_ARCHIVER_PIPELINES"):
-            settings.set_in_component_priority_dict("ITEM_PIPELINES", load_object(path), None)
-        for path in ARCHIVER_ONLY_EXTENSIONS:
-            settings.set_in_component_priority_dict("EXTENSIONS", load_object(path), None)
-        for name, (path, order) in (("ITEM_PIPELINES", WORKER_PIPELINE), ("EXTENSIONS", WORKER_EXTENSION),
-                                    ("SPIDER_MIDDLEWARES", WORKER_SPIDER_MIDDLEWARE)):
-            settings.set_in_component_priority_dict(name, load_object(path), order)
+        _edit_components(settings, "ITEM_PIPELINES", drop=set(settings.getlist("GOVARCHIVE_ARCHIVER_PIPELINES")),
+                         add=dict([WORKER_PIPELINE]))
+        _edit_components(settings, "EXTENSIONS", drop=set(ARCHIVER_ONLY_EXTENSIONS), add=dict([WORKER_EXTENSION]))
+        _edit_components(settings, "SPIDER_MIDDLEWARES", drop=set(), add=dict([WORKER_SPIDER_MIDDLEWARE]))

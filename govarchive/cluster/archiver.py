@@ -13,8 +13,11 @@ the same ``crawl_runs`` row with its counts. A re-delivered article that was alr
 the archive knows it by URL and content hash (an unchanged re-visit).
 
 For workers, the archiver publishes the run's incremental state into Redis when it opens the run: the id of the
-portal's last complete run, ``(first_run_id, published)`` of its archived URLs (not for ``full`` runs, which
-fetch everything), and its open failures to retry.
+portal's last complete run, ``(first_run_id, published)`` of its archived URLs, and its open failures to retry.
+
+Attachments and images are downloaded here (``ArchiveFilesPipeline`` is one of the archiver's pipelines, as on one
+machine), so the files store sits beside the archive with the rows that point to it. Workers capture the pages they
+fetch into WARC files of their own (``WARC_DIR``; the file names carry host and pid); the items carry the pointers.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.settings import Settings
-from scrapy.utils.misc import load_object
 
 from govarchive.cluster import CONSUMER_GROUP, CRAWLED, OPEN, REQUESTED, RunKeys, connect
+from govarchive.cluster.addon import component_path
 from govarchive.cluster.codec import ItemDecodeError, decode_item
 from govarchive.cluster.leases import RunQueue
 from govarchive.cluster.worker import ITEMS_LOST, REQUESTS_LOST
@@ -214,17 +217,18 @@ class ArchiverSpiderMixin:
         last = archive.last_complete_run(self.name)
         published = 0
         self.client.delete(self.keys.state, self.keys.retry)
-        if self.crawl_mode != "full":  # a full walk fetches every listed article: no state needed
-            chunk: dict[str, str] = {}
-            for url, first_run, when in archive.article_states(self.name):
-                chunk[url] = f"{'' if first_run is None else first_run}|{when or ''}"
-                if len(chunk) >= STATE_CHUNK:
-                    self.client.hset(self.keys.state, mapping=chunk)
-                    published += len(chunk)
-                    chunk = {}
-            if chunk:
+        # Every mode needs it: the walk of incremental and since runs, and in every mode whether a fetched article
+        # is archived (its 404 may then be a takedown, portal_spiders/removals.py).
+        chunk: dict[str, str] = {}
+        for url, first_run, when in archive.article_states(self.name):
+            chunk[url] = f"{'' if first_run is None else first_run}|{when or ''}"
+            if len(chunk) >= STATE_CHUNK:
                 self.client.hset(self.keys.state, mapping=chunk)
                 published += len(chunk)
+                chunk = {}
+        if chunk:
+            self.client.hset(self.keys.state, mapping=chunk)
+            published += len(chunk)
         failures = [json.dumps({"url": f["url"], "stage": f["stage"]}) for f in archive.failures(self.name)]
         if failures:
             self.client.rpush(self.keys.retry, *failures)
@@ -284,9 +288,9 @@ def archiver_spider(spidercls: type, *, replica_url: str = "") -> type:
 def archiver_settings(settings: Settings, db: str) -> Settings:
     """Project settings for the archiver's crawls: the archive pipelines only, commits paced by the archiver."""
     settings = settings.copy()
-    wanted = [load_object(path) for path in settings.getlist("GOVARCHIVE_ARCHIVER_PIPELINES")]
+    wanted = set(settings.getlist("GOVARCHIVE_ARCHIVER_PIPELINES"))  # by path: importing them could install a reactor
     pipelines = {path: order for path, order in settings.getdict("ITEM_PIPELINES").items()
-                 if order is not None and load_object(path) in wanted}
+                 if order is not None and component_path(path) in wanted}
     settings.set("ITEM_PIPELINES", pipelines, "cmdline")
     settings.set("ARCHIVE_DB", db, "cmdline")
     settings.set("GOVARCHIVE_CLUSTER", "", "cmdline")  # the worker add-on stays off here

@@ -160,7 +160,9 @@ class ClusterDemo:
         self.runs += 1
         client = connect(url)
         archiver = self._archiver(url, db, 1)
-        settings = [x for k, v in WORKER_SETTINGS.items() for x in ("-s", f"{k}={v}")]
+        # The workers' WARC files go beside the archive (WARC_DIR defaults to warc/ beside ARCHIVE_DB), as they would
+        # to storage shared with the archive's machine; a worker never opens the database itself.
+        settings = [x for k, v in {**WORKER_SETTINGS, "ARCHIVE_DB": str(db)}.items() for x in ("-s", f"{k}={v}")]
         workers = {}
         for i in range(1, self.workers + 1):
             log = str(self.workdir / f"w{i}-{self.runs}.log")
@@ -176,7 +178,8 @@ class ClusterDemo:
         try:
             if self.chaos:
                 self._wait(lambda: self._leases_of(client, "w1") > 0 and self._count(client, "archived") >= 10,
-                           deadline, "worker w1 to hold leases after some entries were archived")
+                           deadline, "worker w1 to hold leases after some entries were archived",
+                           {"archiver": archiver, **workers})
                 held = self.killed_leases = self._leases_of(client, "w1")
                 workers["w1"].send_signal(signal.SIGKILL)
                 workers["w1"].wait()
@@ -184,7 +187,8 @@ class ClusterDemo:
                             f"({self._count(client, 'archived')} entries archived so far)")
                 archived = self._count(client, "archived")
                 self._wait(lambda: self._count(client, "archived") >= archived + 20 and self._pending(client) > 0,
-                           deadline, "the archiver to commit 20 more entries and hold delivered ones")
+                           deadline, "the archiver to commit 20 more entries and hold delivered ones",
+                           {"archiver": archiver, "w2": workers["w2"]})
                 archiver.send_signal(signal.SIGKILL)
                 archiver.wait()
                 pending = self.killed_pending = self._pending(client)
@@ -207,8 +211,13 @@ class ClusterDemo:
                     proc.wait()
         return codes
 
-    def _wait(self, condition: Callable[[], bool], deadline: float, what: str) -> None:
+    def _wait(self, condition: Callable[[], bool], deadline: float, what: str,
+              procs: dict[str, subprocess.Popen[bytes]]) -> None:
         while not condition():
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode} while waiting for {what} "
+                                       f"(logs in {self.workdir})")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out waiting for {what} (logs in {self.workdir})")
             time.sleep(0.02)

@@ -138,6 +138,10 @@ class WorkerContext:
     async def join(self, spider: Any) -> None:
         """Join the portal's open run or ask for a new one, then wait until the archiver has opened it."""
         portal, mode = spider.name, getattr(spider, "crawl_mode", "full")
+        if mode == "recheck":  # it reads the archive's rows (portal_spiders/removals.py): one machine only
+            logger.error("a recheck of %s runs next to the archive (`govarchive recheck`), not as a cluster worker",
+                         portal)
+            raise CloseSpider("cluster_unsupported_mode")
         args = {name: str(getattr(spider, name)) for name in ("since", "refresh_days", "max_pages")
                 if getattr(spider, name, None) is not None}
         # The archiver records the run as a replica run (and keeps replica and real runs apart) from this.
@@ -501,6 +505,10 @@ class ClusterState:
             return None
         first, _, published = value.decode().partition("|")
         return (int(first) if first else None, published or None)
+
+    def is_known(self, url: str) -> bool:
+        """Whether the archive holds this canonical URL (see ``Archive.is_known``)."""
+        return bool(self.ctx.client.hexists(self.keys.state, url))
 
     def failures(self, portal: str) -> list[dict[str, Any]]:
         """Open failures of earlier runs (url, stage), as ``Archive.failures`` lists them."""
