@@ -266,7 +266,7 @@ def test_cluster_systemd_units_run_the_real_cli(tmp_path: Path) -> None:
     assert args.command == "archiver" and args.db and args.log_file
     (argv,) = _govarchive_argv(worker["Service"]["ExecStart"].replace("%H-%i", "host-1").replace("%i", "1"))
     args = build_parser().parse_args(argv)
-    assert args.command == "worker" and args.all and args.worker_id == "host-1"
+    assert args.command == "worker" and args.all and args.worker_id == "host-1" and args.warc_dir
     if shutil.which("systemd-analyze") is None:
         if os.environ.get("CI"):
             pytest.fail("systemd-analyze is required in CI (apt-get install -y systemd; .ci/run does)")

@@ -6,9 +6,9 @@ crawl into a worker with the components of this module:
 * the scheduler is scrapy-redis' Redis scheduler, adapted as :class:`LeasedScheduler` (why, method by method, in
   its docstring): requests a worker takes are leased, and come back when its heartbeat stops;
 * the duplicate filter is scrapy-redis' fingerprint set (:class:`ClusterDupeFilter`), one per portal run;
-* the pipelines the archiver runs (``GOVARCHIVE_ARCHIVER_PIPELINES``: normalize, validate, dedupe, store) are taken
-  out, every other pipeline still runs here (it may need the fetch: files, raw captures), and
-  :class:`ClusterItemPipeline` pushes each item to the run's Redis stream last;
+* the pipelines the archiver runs (``GOVARCHIVE_ARCHIVER_PIPELINES``: normalize, validate, dedupe, files, store)
+  are taken out, every other pipeline still runs here, and :class:`ClusterItemPipeline` pushes each item (with
+  whatever fields it carries, WARC pointers included) to the run's Redis stream last;
 * :class:`ClusterWorkerExtension` keeps the heartbeat, deletes finished leases, sums stats into Redis, gives dead
   workers' leases back, and lets the spider close only once the whole run is crawled;
 * :class:`ClusterStartMiddleware` joins or creates the run and waits for the archiver to open it before the spider's

@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--worker-id", metavar="ID", help="name of this worker in Redis (default: host-pid-random)")
     parser.add_argument("--replica", metavar="URL", help="route every request to this replica (tests, demo)")
     parser.add_argument("--contact", metavar="URL_OR_EMAIL", help="contact in the User-Agent")
+    parser.add_argument("--warc-dir", metavar="DIR",
+                        help="where this worker writes its WARC captures: storage the archive's machine sees at the "
+                             "same path (the items carry the records' paths; see docs/scale.md)")
     parser.add_argument("-s", "--set", dest="settings", action="append", type=_key_value, default=[],
                         metavar="KEY=VALUE", help="Scrapy setting (repeatable)")
     parser.add_argument("-a", dest="spider_args", action="append", type=_key_value, default=[],
