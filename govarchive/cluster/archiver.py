@@ -94,6 +94,7 @@ class ArchiverSpiderMixin:
         # Set when a killed archiver had opened the run already: the store pipeline goes on with that row.
         self.resume_run_id = int(fields["archive_run_id"]) if fields.get("archive_run_id") else None
         self.cluster_drained = False
+        self._close_reason: str | None = None  # why the run ends other than "finished" (see _idle)
         self._outstanding = 0
         self._settled: asyncio.Future[None] | None = None
         self._cursor = "0"  # first the entries a killed archiver left pending, then new ones (">")
@@ -104,7 +105,18 @@ class ArchiverSpiderMixin:
         spider = super().from_crawler(crawler, *args, **kwargs)  # type: ignore[misc]
         for signal_ in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider._item_done, signal=signal_)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
+
+    def _idle(self) -> None:
+        """Close with the run's reason once the engine is idle.
+
+        Not by raising ``CloseSpider`` from ``start()``: Scrapy 2.19 then starts closing while the last item yielded
+        by ``start()`` is still leaving the pipelines, and its scraper waits for that item forever (only responses,
+        not ``start()`` items, re-check a closing scraper). An idle engine has no item left.
+        """
+        if self._close_reason:
+            raise CloseSpider(self._close_reason)
 
     def _item_done(self, *args: Any, **kwargs: Any) -> None:
         self._outstanding -= 1
@@ -140,7 +152,8 @@ class ArchiverSpiderMixin:
             if batch is None:
                 fields = {_text(k): _text(v) for k, v in self.client.hgetall(self.keys.run).items()}
                 if fields.get("token") != self.keys.token:
-                    raise CloseSpider("cluster_run_gone")
+                    self._close_reason = "cluster_run_gone"
+                    return
                 # Workers push every item before giving up the lease that produced it, and the run is marked
                 # crawled only with no lease left: one more empty read after seeing CRAWLED means drained.
                 crawled = fields.get("state") == CRAWLED
@@ -155,7 +168,7 @@ class ArchiverSpiderMixin:
                 yield item
             await self._settle(store, batch[0])
         self.cluster_drained = True
-        self._finish()
+        self._close_reason = self._finish()
 
     def _read(self) -> tuple[list[str], list[Any]] | None:
         """Up to one batch of entries: (entry ids, items); undecodable entries are set aside, never dropped."""
@@ -257,8 +270,8 @@ class ArchiverSpiderMixin:
             if value:
                 self.crawler.stats.set_value(key, int(value))
 
-    def _finish(self) -> None:
-        """Add the workers' stats to this crawl's; a run that lost anything ends as ``items_lost``."""
+    def _finish(self) -> str | None:
+        """Add the workers' stats to this crawl's; a run that lost anything ends as ``items_lost`` (returned)."""
         stats = self.crawler.stats
         for key, value in self.client.hgetall(self.keys.stats).items():
             stats.inc_value(_text(key), int(value))
@@ -266,7 +279,8 @@ class ArchiverSpiderMixin:
         if any(lost.values()):
             logger.error("run %s of %s lost %s: not complete", self.keys.token, self.name,
                          ", ".join(f"{v} ({k.rsplit('/', 1)[-1]})" for k, v in lost.items() if v))
-            raise CloseSpider("items_lost")
+            return "items_lost"
+        return None
 
 
 def archiver_spider(spidercls: type, *, replica_url: str = "") -> type:
