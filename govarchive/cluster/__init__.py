@@ -8,7 +8,7 @@ How the pieces fit (``docs/scale.md`` is the operator's guide):
   the worker's heartbeat stops, and pushes items to a Redis stream instead of writing SQLite.
 * **The archiver** (``govarchive archiver``, :mod:`govarchive.cluster.archiver`) opens the ``crawl_runs`` row of
   each cluster run, publishes what the incremental walk needs (last complete run, archived URLs, failures to
-  retry), drains the run's item stream through the project's own normalize → validate → dedupe → store
+  retry), drains the run's item stream through the project's own normalize → validate → dedupe → files → store
   pipelines, and acknowledges stream entries only after the SQLite transaction that stored them committed.
 
 Every key of a run lives under ``<prefix>:<portal>:<token>:``; the run itself is the hash ``<prefix>:<portal>:run``.

@@ -2,7 +2,7 @@
 
 It watches Redis for cluster runs and archives each one as a Scrapy crawl of its own, so the path is the one a
 single-machine crawl takes: the portal's spider class (mixed with :class:`ArchiverSpiderMixin`, whose ``start()``
-yields the run's items from Redis instead of requests), the project's normalize → validate → dedupe → store
+yields the run's items from Redis instead of requests), the project's normalize → validate → dedupe → files → store
 pipelines (``GOVARCHIVE_ARCHIVER_PIPELINES``), the per-run spidermon monitors and the archive lock.
 
 Reliability: the run's items are a Redis stream read through a consumer group. A batch is yielded to the

@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "archiver", help="write the archive for a Redis cluster of workers",
         description="Open each cluster run's crawl_runs row, publish the incremental state the workers need, and "
-                    "drain the run's items through normalize -> validate -> dedupe -> store, acknowledging them in "
-                    "Redis only after they are committed. See docs/scale.md.")
+                    "drain the run's items through normalize -> validate -> dedupe -> files -> store, "
+                    "acknowledging them in Redis only after they are committed. See docs/scale.md.")
     parser.add_argument("--cluster", metavar="URL", default=os.environ.get("GOVARCHIVE_CLUSTER"),
                         help="Redis URL (default: $GOVARCHIVE_CLUSTER)")
     parser.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH",
