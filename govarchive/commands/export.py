@@ -30,10 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive
+    from govarchive.archive import Archive, refuse_archive_output
     from govarchive.search import filters_from_args, parse_query
 
     if args.output:
+        # never the archive (or its -wal/-shm/lock) under any name: ArchiveError, reported by govarchive.cli.main
+        refuse_archive_output(args.db, args.output)
         check_output_path(args.output, "--output")  # before any work: a missing directory, a directory...
     open_ended_until(args)
     archive = Archive.open_existing(args.db)  # ArchiveError: reported by govarchive.cli.main

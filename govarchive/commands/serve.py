@@ -95,7 +95,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         archive = Archive.open_existing(db_path)
         ready = archive.search_index_ready()
+        # A read-only directory without a -wal: Datasette's ?mode=ro cannot open it either (no -shm), so serve
+        # the file as the immutable snapshot it is (govarchive.archive.Archive._connect_readonly).
+        snapshot = archive.immutable
         archive.close()
+        if snapshot and not args.immutable:
+            print(f"{db_path} is in a directory you cannot write: serving it as an immutable snapshot "
+                  "(restart serve to see later crawls)", file=sys.stderr)
+            args.immutable = True
         if not ready:
             print("building the full-text index (first serve of this archive)…", file=sys.stderr)
             Archive.open_existing(db_path, readonly=False).close()
