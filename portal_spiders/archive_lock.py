@@ -3,6 +3,7 @@
 It runs when the crawler is built, before the engine opens, so a second ``scrapy crawl`` on a locked archive
 stops at once with the lock file and the holder's pid in the log, and exits with status 1 (Scrapy's
 bootstrap failure). ``govarchive crawl``/``demo`` hold the lock already; in their process it is re-entered.
+It also opens the archive once, so a ``--db`` that is some other SQLite file is refused before any request.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from govarchive.archive import Archive, ArchiveError
 from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
 
 logger = logging.getLogger(__name__)
@@ -30,10 +32,16 @@ class ArchiveLockExtension:
         ext = cls(crawler.settings.get("ARCHIVE_DB"))
         try:
             acquire_lock(ext.db)
-        except ArchiveLocked as exc:
+        except (ArchiveLocked, ArchiveError) as exc:
             logger.error("%s", exc)
             raise
         ext.held = True
+        try:
+            Archive(ext.db).close()  # creates a new archive; refuses a file that is not one
+        except ArchiveError as exc:
+            logger.error("%s", exc)
+            ext.engine_stopped()
+            raise
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
