@@ -17,8 +17,10 @@ such as SharePoint's "Sign In" can never leak into a field.
 from __future__ import annotations
 
 import copy
+import html as html_lib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ from lxml_html_clean import Cleaner
 from parsel import Selector
 from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 from w3lib.url import safe_url_string
 
 from portal_spiders.dates import parse_date_info
@@ -76,27 +79,22 @@ def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlE
     root = lxml.html.document_fromstring(html or "<html></html>")
     for node in root.xpath("//comment() | //processing-instruction()"):
         _drop(node)
-    selectors = (*ALWAYS_REMOVE, *CHROME_SELECTORS, *extra_remove)
-    sel = Selector(root=root, type="html")
     page_chars: list[int] = []
-    for css in selectors:
-        for node in sel.css(css):
-            if node.root.tag in SECTION_CHROME and _keeps_content(node.root, css, root, page_chars):
-                continue
-            _drop(node.root)
+    remove_matching(root, (*ALWAYS_REMOVE, *CHROME_SELECTORS, *extra_remove),
+                    keep=lambda node: node.tag in SECTION_CHROME and _keeps_content(node, root, page_chars))
     for node in root.xpath("//*[@style]"):
         if HIDDEN_STYLE.search(node.get("style", "")):
             _drop(node)
     return root
 
 
-def _keeps_content(node: Any, css: str, root: Any, page_chars: list[int]) -> bool:
-    """Whether a chrome element matched by ``css`` must stay: it is an article's own, or it swallowed the page.
+def _keeps_content(node: Any, root: Any, page_chars: list[int]) -> bool:
+    """Whether a chrome element must stay: it is an article's own, or it swallowed the page.
 
-    A bare ``header``/``footer`` inside an ``<article>`` is that article's (HTML5 sectioning): it holds the date,
+    A ``header``/``footer`` inside an ``<article>`` is that article's (HTML5 sectioning): it holds the date,
     byline or tags. An element holding most of the page's text is a parse artifact (see ``SECTION_CHROME``).
     """
-    if css in {"header", "footer"} and any(a.tag == "article" for a in node.iterancestors()):
+    if node.tag in {"header", "footer"} and any(a.tag == "article" for a in node.iterancestors()):
         return True
     if not page_chars:
         page_chars.append(len("".join(root.text_content().split())))
@@ -112,6 +110,16 @@ def same_text(a: str | None, b: str | None) -> bool:
 
 def _unless_same(value: Any, other: str | None) -> Any:
     return None if isinstance(value, str) and same_text(value, other) else value
+
+
+def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
+                    keep: Callable[[Any], bool] | None = None) -> None:
+    """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay)."""
+    sel = Selector(root=root, type="html")
+    for css in selectors:
+        for node in sel.css(css):
+            if keep is None or not keep(node.root):
+                _drop(node.root)
 
 
 def _drop(node: Any) -> None:
@@ -182,6 +190,7 @@ class ListingPage:
     entries: list[ListingEntry] = field(default_factory=list)
     next_requests: list[Request] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # feeds the page advertises (generic autodiscovery)
+    pager_shown: bool = False  # the page shows a pager offering a later page (whether or not it was followed)
     article_links: int = 0
 
 
@@ -316,11 +325,19 @@ class Platform:
     # -- listing -----------------------------------------------------------------------------------------
 
     def parse_listing(self, response: TextResponse) -> ListingPage:
-        """Article links of a listing page, newest first, plus requests for the next page(s)."""
-        root = clean_dom(response.text, extra_remove=self._removals_for_listing())
+        """Article links of a listing page, newest first, plus requests for the next page(s).
+
+        Pagers are looked for before the platform's listing removals (menus, ``<nav>``, headers) are applied:
+        Drupal and WordPress put their pager inside ``<nav>``. Linear in the size of the page.
+        """
+        response, _note = checked_encoding(response)
+        root = clean_dom(response.text)
         sel = Selector(root=root, type="html")
+        next_requests = list(self.next_page_requests(response, sel))
+        shown = bool(next_requests) or self.pager_shown(response, sel)
+        remove_matching(root, self._removals_for_listing())
         entries = self.listing_entries(response, sel)
-        return ListingPage(entries=entries, next_requests=list(self.next_page_requests(response, sel)),
+        return ListingPage(entries=entries, next_requests=next_requests, pager_shown=shown,
                            article_links=self.count_article_links(response, sel))
 
     def _removals_for_listing(self) -> tuple[str, ...]:
@@ -348,30 +365,60 @@ class Platform:
         return list(seen.values())
 
     def _listing_date(self, link: Selector) -> str | None:
+        """The date printed beside a listing link, in its item's container (up to 3 levels up).
+
+        Bounded work per link, so a listing of 20,000 links stays linear: a container holding several items
+        (more than :data:`ITEM_LINKS` links) is never read, and at most :data:`ITEM_CHARS` of text per level.
+        """
         node = link.root
         for _ in range(3):
             node = node.getparent()
-            if node is None:
+            if node is None or _more_links_than(node, ITEM_LINKS):
                 return None
-            text = inline_text(node)
+            text = clean_text(_bounded_text(node, ITEM_CHARS)) or ""
             m = DATE_HINT.search(text)
             if m:
                 return text[max(0, m.start() - 6): m.end() + 8].strip()
         return None
 
-    NEXT_LABELS: ClassVar[frozenset[str]] = frozenset(
-        {"tiếp", "tiếp theo", "trang sau", "sau", "»", "›", ">", "next", "tiếp »", "trang tiếp"})
-
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
-        """Requests for the following listing page: next links, numbered pages or ASP.NET postbacks."""
-        candidates = [a for css in self.selectors["next_page"] for a in sel.css(css)]
-        # Text-labelled next links ("Tiếp", "Sau", "»", "Next") after the selectors.
-        candidates += [a for a in sel.css("a") if inline_text(a.root).lower() in self.NEXT_LABELS]
-        for a in candidates:
-            request = self._next_request(response, (a.attrib.get("href") or "").strip())
-            if request is not None:
+        """The request for the following listing page: the first usable link of :meth:`next_candidates`
+        (real links, or ASP.NET postbacks replayed as form POSTs), never the page itself."""
+        here = canonical_url(response.url)
+        for href in self.next_candidates(response, sel):
+            request = self._next_request(response, href)
+            if request is not None and (request.method != "GET" or canonical_url(request.url) != here):
                 yield request
                 return
+
+    def next_candidates(self, response: TextResponse, sel: Selector) -> Iterator[str]:
+        """Next-page hrefs, most specific first: the platform's selectors, ``rel=next`` (links and ``<link>``),
+        then inside pager containers (``<nav>``, ``ul.pagination``, ``.pager`` ...) a next label or the number
+        after the current page, then a next label ("Trang sau", "Tiếp", "»" ...) anywhere."""
+        for css in self.selectors["next_page"]:
+            for a in sel.css(css):
+                yield (a.attrib.get("href") or "").strip()
+        for a in sel.css("a[rel~=next]"):
+            yield (a.attrib.get("href") or "").strip()
+        head = HEAD_LINK_NEXT.search(response.text, 0, _head_end(response.text))
+        href = HREF_ATTR.search(head.group(0)) if head else None
+        if href:
+            yield html_lib.unescape(next(g for g in href.groups() if g is not None)).strip()
+        for container in pager_containers(sel):
+            for a in container.iter("a"):
+                if is_next_link(a):
+                    yield (a.get("href") or "").strip()
+            numbered = next_numbered_link(container)
+            if numbered is not None:
+                yield (numbered.get("href") or "").strip()
+        for a in sel.css("a"):
+            if is_next_label(inline_text(a.root)):
+                yield (a.attrib.get("href") or "").strip()
+
+    def pager_shown(self, response: TextResponse, sel: Selector) -> bool:
+        """Whether the page shows a pager offering a later page (even one that cannot be followed, such as a
+        ``javascript:`` link): with no next request, the listing stops at this page and health should say so."""
+        return any(href and not href.startswith("#") for href in self.next_candidates(response, sel))
 
     @staticmethod
     def _next_request(response: TextResponse, href: str) -> Request | None:
@@ -388,17 +435,22 @@ class Platform:
         """Extract one article. Raises :class:`ExtractionError` when the page holds no article."""
         if not isinstance(response, TextResponse):
             raise ExtractionError(f"not a text response ({response.headers.get('Content-Type', b'?')!r})")
+        response, charset_note = checked_encoding(response)
         raw = Selector(text=response.text)
         page = ArticlePage(response=response, raw=raw, platform=self, now=now)
+        request = response.request
         item = ArticleItem(
             url=self.canonical_url(response.url),
             portal=portal,
-            source_url=response.request.url if response.request is not None else response.url,
+            # the URL as listed: the first of a redirect chain (failures and retries are keyed by it)
+            source_url=(request.meta.get("redirect_urls") or [request.url])[0] if request is not None else response.url,
             final_url=response.url,
             platform=self.name,
             fetched_at=(now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
         )
         self.fill(page, item)
+        if charset_note:
+            item.field_sources["encoding"] = charset_note
         return item
 
     # Legal-document platforms spread one record over several views (full text, properties ...): the crawl fetches
@@ -430,8 +482,9 @@ class Platform:
         published, src["published"] = page.first_date(self.date_candidates(page), order=self.date_order)
         if published is not None:
             raw_value, parsed = published
-            item.published, item.published_raw, item.published_precision = (
-                parsed.isoformat(), raw_value, parsed.precision)
+            item.published_raw = raw_value  # kept even when it is no possible date (31/02/2024)
+            if parsed is not None:
+                item.published, item.published_precision = parsed.isoformat(), parsed.precision
         body_el, src["body"] = page.body_element(self.selectors["body"])
         if body_el is not None:
             item.body_html, item.body_text = page.render_body(body_el, drop_texts=[item.summary, item.title])
@@ -507,6 +560,135 @@ class Platform:
         return re.sub(self.title_suffix_re, "", clean_text(title) or "").strip() or None
 
 
+# --- listing helpers ------------------------------------------------------------------------------------------
+
+ITEM_LINKS = 3  # a listing item holds a title link, maybe an image and a category link; more: a list of items
+ITEM_CHARS = 1500  # text read per container level when looking for a listing item's date
+
+# Where pagers live: Drupal/WordPress <nav>, Bootstrap ul.pagination, .pager, Vietnamese "phân trang" blocks.
+PAGER_CONTAINERS = (
+    "nav", "[role=navigation]", ".pagination", ".pager", ".paging", ".page-nav", ".pagenav", ".page-numbers",
+    ".nav-links", ".pages", ".PageNav", ".phantrang", ".phan-trang", ".paginate", "[class*=pagination]",
+    "[class*=pager]", "[class*=paging]", "[class*=phantrang]",
+)
+NEXT_WORDS = frozenset({
+    "tiếp", "tiếp theo", "trang sau", "sau", "trang tiếp", "trang tiếp theo", "kế tiếp", "trang kế", "trang kế tiếp",
+    "xem trang sau", "cũ hơn", "tin cũ hơn", "bài cũ hơn", "next", "next page", "go to next page", "older posts",
+    "older entries",
+})
+NEXT_ARROWS = frozenset({"»", "›", ">", "→", ">>", "⟩"})
+NEXT_CLASS = re.compile(r"(?:^|[\s_-])next(?:$|[\s_-])", re.I)
+CURRENT_CLASS = re.compile(r"(?:^|[\s_-])(?:active|current|selected|currentpage|on)(?:$|[\s_-])", re.I)
+HEAD_LINK_NEXT = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?next\b[^>]*>", re.I)
+HREF_ATTR = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
+
+
+def _head_end(text: str) -> int:
+    end = text.find("</head>", 0, 500_000)
+    return end if end >= 0 else min(len(text), 500_000)
+
+
+def _more_links_than(node: Any, limit: int) -> bool:
+    """Whether ``node`` holds more than ``limit`` links (stops counting there: constant time on big lists)."""
+    return any(count > limit for count, _a in enumerate(node.iter("a"), 1))
+
+
+def _bounded_text(node: Any, limit: int) -> str:
+    """The first ``limit`` or so characters of a node's text (stops reading there)."""
+    parts: list[str] = []
+    size = 0
+    for piece in node.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size >= limit:
+            break
+    return " ".join(parts)[:limit]
+
+
+def is_next_label(text: str | None) -> bool:
+    """Whether a link text says "next page": "Trang sau", "Tiếp »", "»", "Next" ... (not "Xem tiếp": read more)."""
+    if not text:
+        return False
+    folded = " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    if folded in NEXT_ARROWS:
+        return True
+    return folded.strip(" »›>→⟩.:|-") in NEXT_WORDS
+
+
+def is_next_link(a: Any) -> bool:
+    """A pager link to the next page by its text, ``title``/``aria-label``, or a ``next`` class (on it or its
+    ``<li>``)."""
+    if is_next_label(inline_text(a)) or is_next_label(a.get("title")) or is_next_label(a.get("aria-label")):
+        return True
+    if "next" in (a.get("rel") or "").lower().split():
+        return True
+    parent = a.getparent()
+    classes = [a.get("class") or ""] + ([parent.get("class") or ""] if parent is not None and parent.tag == "li"
+                                        else [])
+    return any(NEXT_CLASS.search(c) for c in classes)
+
+
+def next_numbered_link(container: Any) -> Any:
+    """In a numbered pager, the link to the page after the current one (the current page is marked active or
+    current, or is the number that is not a link; when none is marked, page 1 is assumed)."""
+    current: int | None = None
+    links: dict[int, Any] = {}
+    for el in container.iter("a", "span", "strong", "b", "em", "li", "font", "i", "u", "button", "td"):
+        text = inline_text(el)
+        if not text.isdigit() or len(text) > 5:
+            continue
+        number = int(text)
+        marked = CURRENT_CLASS.search(el.get("class") or "") or el.get("aria-current")
+        if el.tag == "a":
+            if marked and current is None:
+                current = number
+            else:
+                links.setdefault(number, el)
+        elif current is None and (marked or next(el.iter("a"), None) is None) and \
+                not any(anc.tag == "a" for anc in el.iterancestors()):
+            current = number
+    wanted = (current or 1) + 1
+    return links.get(wanted)
+
+
+def pager_containers(sel: Selector) -> list[Any]:
+    """The page's pager-like containers (each once, in document order)."""
+    seen: dict[Any, None] = {}
+    for css in PAGER_CONTAINERS:
+        for node in sel.css(css):
+            seen.setdefault(node.root, None)
+    return list(seen)
+
+
+def checked_encoding(response: TextResponse) -> tuple[TextResponse, str | None]:
+    """The response decoded with the right charset when its ``Content-Type`` header and its ``<meta>`` disagree.
+
+    Scrapy (like browsers) trusts the header, and a server default of ``iso-8859-1`` in front of a UTF-8 page
+    garbles every Vietnamese letter. When the two disagree, the body decides: a body that is valid UTF-8 is
+    UTF-8; otherwise the declaration that is not UTF-8 wins, the page's own ``<meta>`` first. Returns the
+    (re-decoded) response and a note for ``field_sources["encoding"]``: ``conflict:header=…,meta=…,used=…``.
+    """
+    if not isinstance(response, HtmlResponse) or read_bom(response.body)[0]:
+        return response, None
+    header_value = response.headers.get("Content-Type", b"") or b""
+    header = http_content_type_encoding(header_value.decode("latin-1"))
+    meta = html_body_declared_encoding(response.body)
+    if not header or not meta:
+        return response, None
+    header, meta = resolve_encoding(header), resolve_encoding(meta)
+    if not header or not meta or header == meta:
+        return response, None
+    try:
+        response.body.decode("utf-8")
+        valid_utf8 = True
+    except UnicodeDecodeError:
+        valid_utf8 = False
+    used = meta  # neither is UTF-8: the page's own declaration
+    if "utf-8" in (header, meta):
+        used = "utf-8" if valid_utf8 else (meta if header == "utf-8" else header)
+    return response.replace(encoding=used), f"conflict:header={header},meta={meta},used={used}"
+
+
 # --- page helper --------------------------------------------------------------------------------------------
 
 
@@ -546,6 +728,9 @@ class ArticlePage:
 
     def first_date(self, candidates: list[tuple[str, Callable[[], Any]]], *,
                    order: str = "DMY") -> tuple[Any, str | None]:
+        """``((raw, parsed), source)`` of the first candidate that parses; when none does, the first one that
+        looks like a date (``31/02/2024``) as ``((raw, None), "<source>:unparsed")``, so its text is kept."""
+        unparsed: tuple[Any, str] | None = None
         for source, fn in candidates:
             raw_value = fn()
             if not raw_value:
@@ -554,7 +739,9 @@ class ArticlePage:
             parsed = parse_date_info(raw_value, now=self.now, order=order)
             if parsed is not None:
                 return (raw_value, parsed), source
-        return None, None
+            if unparsed is None and DATE_HINT.search(raw_value):
+                unparsed = ((raw_value, None), f"{source}:unparsed")
+        return unparsed if unparsed is not None else (None, None)
 
     # -- simple lookups ---------------------------------------------------------------------------------
 

@@ -179,7 +179,7 @@ class Generic(Platform):
         src = item.field_sources
         if not (item.title and item.body_text and item.author):
             self._trafilatura(page, item)
-        if not item.published:
+        if not item.published and not item.published_raw:  # an impossible visible date is not replaced by a guess
             self._htmldate(page, item)
         for key in [k for k, v in src.items() if v is None]:
             del src[key]
