@@ -83,7 +83,9 @@ class ListingWalk:
         published = state[1] if state else None
         if self.mode == "incremental":
             walk.streak = walk.streak + 1 if self.settled(key) else 0
-        day = self._day(listing_date) or (published[:10] if published else None)
+        day = None
+        if self.mode == "since" or self.refresh_from:  # dates only matter to these (and parsing them costs)
+            day = self._day(listing_date) or (published[:10] if published else None)
         older = False
         if self.refresh_from and day is not None and day >= self.refresh_from:
             walk.recent += 1

@@ -26,7 +26,6 @@ from govarchive.commands.health import assess
 from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
 from pipelines.dedupe import article_hash
 from pipelines.normalize import FIELD_CAPS, NormalizePipeline
-from portal_spiders import platforms
 from portal_spiders.incremental import ListingWalk
 from portal_spiders.items import ArticleItem, PageFailure
 from portal_spiders.platforms import get_platform
@@ -171,6 +170,18 @@ def test_redirect_middleware_follows_a_way_back_and_fails_loops() -> None:
         mw.process_response(again, Response(b, status=302, headers={"Location": a}))
 
 
+def test_a_dropped_redirect_target_makes_the_run_incomplete(tmp_path: Path) -> None:
+    store = open_store_pipeline(tmp_path / "a.db")
+    spider = store.crawler.spider
+    spider.request_dropped(Request("https://laichau.dcs.vn/b", meta={"redirect_urls": ["https://laichau.dcs.vn/a"]}))
+    spider.request_dropped(Request("https://laichau.dcs.vn/next-page"))  # not a redirect: a plain duplicate
+    assert store.crawler.stats.get_value("govarchive/redirects_dropped") == 1
+    store.close_spider()
+    store.spider_closed(spider, "finished")
+    with Archive(tmp_path / "a.db") as check:
+        assert check.runs()[0]["complete"] == 0
+
+
 def test_article_source_url_is_the_listed_url_not_the_last_hop() -> None:
     request = Request("https://x.gov.vn/new/slug.html", meta={"redirect_urls": ["https://x.gov.vn/old?id=7"]})
     html = "<html><body><h1>Tiêu đề</h1><p>" + "Nội dung. " * 20 + "</p></body></html>"
@@ -198,6 +209,7 @@ def _big_listing(n: int) -> HtmlResponse:
 def test_listing_work_is_linear_in_the_number_of_links(monkeypatch: pytest.MonkeyPatch) -> None:
     """Characters of text read while parsing a listing, for 500 and 2,000 links in one container (the old
     date lookup read the whole container per link: 16x the work for 4x the links)."""
+    import portal_spiders.platforms.generic as generic_module
     from portal_spiders.platforms import base
 
     read = [0]
@@ -215,7 +227,7 @@ def test_listing_work_is_linear_in_the_number_of_links(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(base, "_bounded_text", bounded)
     monkeypatch.setattr(base, "inline_text", inline)
-    monkeypatch.setattr(platforms.generic, "inline_text", inline)
+    monkeypatch.setattr(generic_module, "inline_text", inline)
     work = {}
     for n in (500, 2000):
         read[0] = 0
@@ -223,6 +235,34 @@ def test_listing_work_is_linear_in_the_number_of_links(monkeypatch: pytest.Monke
         assert len(listing.entries) == n and listing.entries[7].published.endswith("08/03/2024")
         work[n] = read[0]
     assert work[2000] < 4.5 * work[500], work
+
+
+def test_linear_css_matches_parsel_on_every_fixture() -> None:
+    """css_select/select_all (right-to-left matching, one walk for many selectors) select exactly what parsel's
+    CSS selects, for every selector the platforms use, on every saved page."""
+    import glob
+
+    import lxml.html
+    from parsel import Selector
+
+    from portal_spiders.platforms import base
+
+    names = ("generic", "liferay", "mas_portal", "nukeviet", "tandan", "upload_portal", "vccorp")
+    groups = [(*base.ALWAYS_REMOVE, *base.CHROME_SELECTORS), base.PAGER_CONTAINERS]
+    for name in names:
+        parser = get_platform(name)()
+        groups += [tuple(parser.selectors[f]) for f in ("listing_links", "next_page", "remove", "title", "body",
+                                                         "tags", "attachments", "category")]
+        groups.append(tuple(parser._removals_for_listing()))
+    for path in glob.glob(str(ROOT / "tests" / "fixtures" / "*" / "*.html")):
+        root = lxml.html.document_fromstring(Path(path).read_text(encoding="utf-8", errors="replace"))
+        sel = Selector(root=root, type="html")
+        for group in groups:
+            union = set()
+            for css in group:
+                assert base.css_select(sel, css) == [n.root for n in sel.css(css)], (path, css)
+                union |= {n.root for n in sel.css(css)}
+            assert set(base.select_all(root, group)) == union, (path, group)
 
 
 # -- 4. pagers on every platform --------------------------------------------------------------------------------

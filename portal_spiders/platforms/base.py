@@ -24,11 +24,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
 from form2request import form2request
+from lxml import etree
 from lxml_html_clean import Cleaner
 from parsel import Selector
 from scrapy import Request
@@ -79,8 +81,10 @@ def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlE
     root = lxml.html.document_fromstring(html or "<html></html>")
     for node in root.xpath("//comment() | //processing-instruction()"):
         _drop(node)
+    remove_matching(root, ALWAYS_REMOVE)
+    # Chrome goes in a second pass, so the page's text that _keeps_content compares with has no scripts in it.
     page_chars: list[int] = []
-    remove_matching(root, (*ALWAYS_REMOVE, *CHROME_SELECTORS, *extra_remove),
+    remove_matching(root, (*CHROME_SELECTORS, *extra_remove),
                     keep=lambda node: node.tag in SECTION_CHROME and _keeps_content(node, root, page_chars))
     for node in root.xpath("//*[@style]"):
         if HIDDEN_STYLE.search(node.get("style", "")):
@@ -115,11 +119,232 @@ def _unless_same(value: Any, other: str | None) -> Any:
 def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
                     keep: Callable[[Any], bool] | None = None) -> None:
     """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay)."""
-    sel = Selector(root=root, type="html")
-    for css in selectors:
-        for node in sel.css(css):
-            if keep is None or not keep(node.root):
-                _drop(node.root)
+    for node in select_all(root, selectors):
+        if keep is None or not keep(node):
+            _drop(node)
+
+
+# -- linear CSS for big pages -----------------------------------------------------------------------------------
+# libxml2 evaluates a chain of descendant steps (`.item h3 a` -> .../descendant::h3/descendant::a) in time that grows
+# with the square of the matches on a listing-sized page. Listing selectors are such chains, so they are matched
+# here right to left instead: the elements the last compound names, then their ancestors (linear).
+
+_COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][\w-]*|\*)?(?P<rest>(?:[#.][\w-]+|\[[^\]]*\])*)$")
+_ATTRIBUTE = re.compile(r"""^\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:"([^"]*)"|'([^']*)'|([^\]\s"']*)))?\s*\]$""")
+_CHAIN_TOKEN = re.compile(r"\s*>\s*|\s+")
+
+
+@dataclass(frozen=True)
+class _Compound:
+    tag: str | None
+    ident: str | None
+    classes: frozenset[str]
+    attributes: tuple[tuple[str, str | None, str], ...]
+
+    def matches(self, el: Any) -> bool:
+        if self.tag is not None and el.tag != self.tag:
+            return False
+        if self.ident is not None and el.get("id") != self.ident:
+            return False
+        if self.classes and not self.classes.issubset((el.get("class") or "").split()):
+            return False
+        for name, op, value in self.attributes:
+            got = el.get(name)
+            if got is None or not _attribute_ok(got, op, value):
+                return False
+        return True
+
+
+def _attribute_ok(got: str, op: str | None, value: str) -> bool:
+    if op is None:
+        return True
+    if op == "=":
+        return got == value
+    if op == "~=":
+        return value in got.split()
+    if op == "*=":
+        return bool(value) and value in got
+    if op == "^=":
+        return bool(value) and got.startswith(value)
+    if op == "$=":
+        return bool(value) and got.endswith(value)
+    return got == value or got.startswith(value + "-")  # |=
+
+
+def _compound(text: str) -> _Compound | None:
+    m = _COMPOUND.match(text)
+    if m is None or not text:
+        return None
+    tag = m.group("tag")
+    ident, classes, attributes = None, set(), []
+    for part in re.findall(r"[#.][\w-]+|\[[^\]]*\]", m.group("rest")):
+        if part[0] == "#":
+            ident = part[1:]
+        elif part[0] == ".":
+            classes.add(part[1:])
+        else:
+            a = _ATTRIBUTE.match(part)
+            if a is None:
+                return None
+            value = next((v for v in a.groups()[2:] if v is not None), "")
+            attributes.append((a.group(1).lower(), a.group(2), value))
+    return _Compound(None if tag in (None, "*") else tag.lower(), ident, frozenset(classes), tuple(attributes))
+
+
+@lru_cache(maxsize=512)
+def _chain(css: str) -> tuple[tuple[_Compound, ...], tuple[str, ...]] | None:
+    """``css`` as compounds joined by descendant/child combinators, or None when it needs the CSS engine."""
+    css = css.strip()
+    if not css or "," in css or any(ch in css for ch in ":+~()"):
+        return None  # groups are split by css_select; pseudo-classes and sibling combinators go to parsel
+    parts, combinators = [], []
+    pos = 0
+    for m in _CHAIN_TOKEN.finditer(css):
+        if "[" in css[:m.start()] and css[:m.start()].count("[") > css[:m.start()].count("]"):
+            continue  # whitespace inside an attribute test
+        parts.append(css[pos:m.start()])
+        combinators.append(">" if ">" in m.group(0) else " ")
+        pos = m.end()
+    parts.append(css[pos:])
+    compounds = [_compound(p) for p in parts]
+    if any(c is None for c in compounds):
+        return None
+    return tuple(compounds), tuple(combinators)  # type: ignore[arg-type]
+
+
+def _chain_matches(el: Any, compounds: tuple[_Compound, ...], combinators: tuple[str, ...], k: int,
+                   scope: Any) -> bool:
+    """Whether ``el`` (matching compounds[k + 1]) has the ancestors compounds[..k] asks for, inside ``scope``."""
+    if k < 0:
+        return True
+    if el is scope:
+        return False
+    if combinators[k] == ">":
+        parent = el.getparent()
+        return parent is not None and compounds[k].matches(parent) and \
+            _chain_matches(parent, compounds, combinators, k - 1, scope)
+    for ancestor in el.iterancestors():
+        if compounds[k].matches(ancestor) and _chain_matches(ancestor, compounds, combinators, k - 1, scope):
+            return True
+        if ancestor is scope:
+            break
+    return False
+
+
+def css_select(scope: Any, css: str) -> list[Any]:
+    """Elements (lxml) matching ``css`` inside ``scope`` (an lxml element or a parsel selector), in document order.
+
+    Descendant and child chains of tags, ids, classes and attribute tests (and groups of them ending in tags) are
+    matched in linear time (see above); any other CSS (pseudo-classes, sibling combinators) goes to parsel.
+    """
+    root = getattr(scope, "root", scope)
+    chains = [_chain(part) for part in css.split(",")] if "," in css else [_chain(css)]
+    if any(chain is None for chain in chains) or (len(chains) > 1 and any(c[0][-1].tag is None for c in chains)):
+        return [node.root for node in Selector(root=root, type="html").css(css)]
+    if len(chains) > 1:  # a group: one walk over the tags its chains end in keeps document order
+        tags = {c[0][-1].tag for c in chains}
+        return [el for el in root.iter(*tags) if any(
+            c[0][-1].matches(el) and _chain_matches(el, c[0], c[1], len(c[0]) - 2, root) for c in chains)]
+    compounds, combinators = chains[0]  # type: ignore[misc]
+    last = compounds[-1]
+    if last.tag is not None:
+        candidates: Iterable[Any] = root.iter(last.tag)
+    elif last.classes:
+        candidates = _CLASSED(root)
+    elif last.ident is not None:
+        candidates = _WITH_ID(root)
+    else:
+        candidates = (el for el in root.iter() if isinstance(el.tag, str))
+    return [el for el in candidates
+            if last.matches(el) and _chain_matches(el, compounds, combinators, len(compounds) - 2, root)]
+
+
+_CLASS_CONTAINS = re.compile(r"^\[class\*=[\"']?(?P<part>[\w-]+)[\"']?\]$")
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """CSS selectors split for one walk of the tree: tag names, ids, class sets and ``[class*=x]`` are matched from
+    indexes, the rest (other attribute tests, combinators) by CSS one by one."""
+
+    tags: frozenset[str]
+    ids: dict[str, tuple[str | None, ...]]  # id -> tags it must have (None: any)
+    classes: dict[str, tuple[tuple[str | None, frozenset[str]], ...]]  # a class -> (tag, every class it needs)
+    class_parts: tuple[str, ...]  # [class*=part]
+    prefilter: re.Pattern[str] | None  # matches a class attribute that may satisfy one of the above
+    others: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _matcher(selectors: tuple[str, ...]) -> _Matcher:
+    tags: set[str] = set()
+    ids: dict[str, list[str | None]] = {}
+    classes: dict[str, list[tuple[str | None, frozenset[str]]]] = {}
+    parts_wanted: list[str] = []
+    others: list[str] = []
+    for group in selectors:
+        for css in (part.strip() for part in (group.split(",") if not re.search(r"[('\"]", group) else [group])):
+            contains = _CLASS_CONTAINS.match(css)
+            compound = _compound(css) if css and not contains else None
+            if contains:
+                parts_wanted.append(contains.group("part"))
+            elif compound is None or compound.attributes:
+                if css:
+                    others.append(css)
+            elif compound.ident is None and not compound.classes and compound.tag:
+                tags.add(compound.tag)
+            elif compound.ident is not None and not compound.classes:
+                ids.setdefault(compound.ident, []).append(compound.tag)
+            elif compound.classes and compound.ident is None:
+                classes.setdefault(min(compound.classes), []).append((compound.tag, compound.classes))
+            else:
+                others.append(css)
+    words = "|".join(re.escape(c) for c in classes)
+    parts_rx = "|".join(re.escape(c) for c in parts_wanted)
+    prefilter = "|".join(x for x in ((rf"(?:^|\s)(?:{words})(?:\s|$)" if words else ""), parts_rx) if x)
+    return _Matcher(frozenset(tags), {k: tuple(v) for k, v in ids.items()},
+                    {k: tuple(v) for k, v in classes.items()}, tuple(parts_wanted),
+                    re.compile(prefilter) if prefilter else None, tuple(others))
+
+
+def select_all(root: Any, selectors: Iterable[str]) -> list[Any]:
+    """Elements matching any of the CSS ``selectors``, each once.
+
+    The tree is walked a constant number of times whatever the number of selectors (tags, then elements with an
+    id, then elements with a class), instead of once per selector (clean_dom alone has about 40). Selectors with
+    other attribute tests or combinators are few and go through :func:`css_select`.
+    """
+    matcher = _matcher(tuple(selectors))
+    found: dict[Any, None] = {}
+    if matcher.tags:
+        found.update(dict.fromkeys(root.iter(*matcher.tags)))
+    if matcher.ids:
+        for el in _WITH_ID(root):
+            wanted = matcher.ids.get(el.get("id", ""))
+            if wanted and (None in wanted or el.tag in wanted):
+                found.setdefault(el, None)
+    if matcher.prefilter is not None:
+        search = matcher.prefilter.search
+        for el in _CLASSED(root):
+            value = el.get("class", "")
+            if not search(value):
+                continue
+            if any(part in value for part in matcher.class_parts):
+                found.setdefault(el, None)
+                continue
+            tokens = value.split()
+            for token in tokens:
+                for tag, required in matcher.classes.get(token, ()):
+                    if (tag is None or el.tag == tag) and required.issubset(tokens):
+                        found.setdefault(el, None)
+    for css in matcher.others:
+        for node in css_select(root, css):
+            found.setdefault(node, None)
+    return list(found)
+
+
+_CLASSED = etree.XPath("descendant-or-self::*[@class]")
+_WITH_ID = etree.XPath("descendant-or-self::*[@id]")
 
 
 def _drop(node: Any) -> None:
@@ -333,8 +558,11 @@ class Platform:
         response, _note = checked_encoding(response)
         root = clean_dom(response.text)
         sel = Selector(root=root, type="html")
-        next_requests = list(self.next_page_requests(response, sel))
-        shown = bool(next_requests) or self.pager_shown(response, sel)
+        try:
+            next_requests = list(self.next_page_requests(response, sel))
+            shown = bool(next_requests) or self.pager_shown(response, sel)
+        finally:
+            self._candidates = None
         remove_matching(root, self._removals_for_listing())
         entries = self.listing_entries(response, sel)
         return ListingPage(entries=entries, next_requests=next_requests, pager_shown=shown,
@@ -347,14 +575,15 @@ class Platform:
         """Links to articles on a listing page."""
         seen: dict[str, ListingEntry] = {}
         for css in self.selectors["listing_links"]:
-            for a in sel.css(css):
-                href = (a.attrib.get("href") or "").strip()
+            for a in css_select(sel, css):
+                href = (a.get("href") or "").strip()
                 if not href or href.startswith(("javascript:", "#", "mailto:")):
                     continue
                 url = response.urljoin(href)
                 if url not in seen:
-                    seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None,
-                                             published=self._listing_date(a))
+                    seen[url] = ListingEntry(url=url, title=inline_text(a) or None, published=self._listing_date(a))
+                elif not seen[url].title:  # an image link first, then the title link to the same article
+                    seen[url].title = inline_text(a) or None
             if seen:
                 break
         if not seen and self.article_url_patterns:
@@ -364,21 +593,22 @@ class Platform:
                     seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None)
         return list(seen.values())
 
-    def _listing_date(self, link: Selector) -> str | None:
+    def _listing_date(self, link: Selector | Any) -> str | None:
         """The date printed beside a listing link, in its item's container (up to 3 levels up).
 
         Bounded work per link, so a listing of 20,000 links stays linear: a container holding several items
         (more than :data:`ITEM_LINKS` links) is never read, and at most :data:`ITEM_CHARS` of text per level.
+        ``link`` is a parsel selector or an lxml element.
         """
-        node = link.root
+        node = getattr(link, "root", link)
         for _ in range(3):
             node = node.getparent()
             if node is None or _more_links_than(node, ITEM_LINKS):
                 return None
-            text = clean_text(_bounded_text(node, ITEM_CHARS)) or ""
+            text = " ".join(_bounded_text(node, ITEM_CHARS).split())
             m = DATE_HINT.search(text)
             if m:
-                return text[max(0, m.start() - 6): m.end() + 8].strip()
+                return clean_text(text[max(0, m.start() - 6): m.end() + 8])
         return None
 
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
@@ -391,15 +621,27 @@ class Platform:
                 yield request
                 return
 
+    _candidates: tuple[Any, list[str], Iterator[str]] | None = None  # the page being parsed (parse_listing)
+
     def next_candidates(self, response: TextResponse, sel: Selector) -> Iterator[str]:
         """Next-page hrefs, most specific first: the platform's selectors, ``rel=next`` (links and ``<link>``),
         then inside pager containers (``<nav>``, ``ul.pagination``, ``.pager`` ...) a next label or the number
-        after the current page, then a next label ("Trang sau", "Tiếp", "»" ...) anywhere."""
-        for css in self.selectors["next_page"]:
-            for a in sel.css(css):
-                yield (a.attrib.get("href") or "").strip()
-        for a in sel.css("a[rel~=next]"):
-            yield (a.attrib.get("href") or "").strip()
+        after the current page, then a next label ("Trang sau", "Tiếp", "»" ...) anywhere.
+
+        Lazy, and remembered while one page is parsed: finding the next page and telling whether a pager shows
+        read the page once, and only as far as needed."""
+        if self._candidates is None or self._candidates[0] is not sel.root:
+            self._candidates = (sel.root, [], self._next_candidates(response, sel))
+        _root, seen, rest = self._candidates
+        yield from list(seen)
+        for href in rest:
+            seen.append(href)
+            yield href
+
+    def _next_candidates(self, response: TextResponse, sel: Selector) -> Iterator[str]:
+        for css in (*self.selectors["next_page"], "a[rel~=next]"):
+            for a in css_select(sel, css):
+                yield (a.get("href") or "").strip()
         head = HEAD_LINK_NEXT.search(response.text, 0, _head_end(response.text))
         href = HREF_ATTR.search(head.group(0)) if head else None
         if href:
@@ -411,9 +653,10 @@ class Platform:
             numbered = next_numbered_link(container)
             if numbered is not None:
                 yield (numbered.get("href") or "").strip()
-        for a in sel.css("a"):
-            if is_next_label(inline_text(a.root)):
-                yield (a.attrib.get("href") or "").strip()
+        for a in sel.root.iter("a"):
+            text = a.text_content()
+            if len(text) <= 40 and is_next_label(text):
+                yield (a.get("href") or "").strip()
 
     def pager_shown(self, response: TextResponse, sel: Selector) -> bool:
         """Whether the page shows a pager offering a later page (even one that cannot be followed, such as a
@@ -563,7 +806,7 @@ class Platform:
 # --- listing helpers ------------------------------------------------------------------------------------------
 
 ITEM_LINKS = 3  # a listing item holds a title link, maybe an image and a category link; more: a list of items
-ITEM_CHARS = 1500  # text read per container level when looking for a listing item's date
+ITEM_CHARS = 500  # text read per container level when looking for a listing item's date
 
 # Where pagers live: Drupal/WordPress <nav>, Bootstrap ul.pagination, .pager, Vietnamese "phân trang" blocks.
 PAGER_CONTAINERS = (
@@ -653,11 +896,7 @@ def next_numbered_link(container: Any) -> Any:
 
 def pager_containers(sel: Selector) -> list[Any]:
     """The page's pager-like containers (each once, in document order)."""
-    seen: dict[Any, None] = {}
-    for css in PAGER_CONTAINERS:
-        for node in sel.css(css):
-            seen.setdefault(node.root, None)
-    return list(seen)
+    return select_all(sel.root, PAGER_CONTAINERS)
 
 
 def checked_encoding(response: TextResponse) -> tuple[TextResponse, str | None]:

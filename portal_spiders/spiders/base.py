@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -66,6 +67,21 @@ class PortalSpider(scrapy.Spider):
         self.recheck_days = args.recheck_days
         self.walk: ListingWalk | None = None
         self.archive: Archive | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
+        """Scrapy factory; also watches for requests the scheduler drops."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        return spider
+
+    def request_dropped(self, request: scrapy.Request, spider: Any = None) -> None:
+        """A redirect target the scheduler refused (a duplicate filter that ignores ``dont_filter``, say) is a page
+        this run did not fetch: counted, so the run is not complete (pipelines/store.py)."""
+        if request.meta.get("redirect_urls"):
+            self.crawler.stats.inc_value("govarchive/redirects_dropped")
+            self.logger.error("redirect to %s (listed as %s) was dropped: the run is incomplete", request.url,
+                              self.listed_url(request))
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -173,7 +189,7 @@ class PortalSpider(scrapy.Spider):
         the cap in memory and is recorded as a failure with its size (docs/reliability.md).
         """
         key = "GOVARCHIVE_SITEMAP_MAXSIZE" if sitemap else "GOVARCHIVE_PAGE_MAXSIZE"
-        cap = self.settings.getint(key, 0) if self.crawler is not None else 0
+        cap = self.settings.getint(key, 0) if getattr(self, "crawler", None) is not None else 0
         if cap and "download_maxsize" not in meta:
             meta = {**meta, "download_maxsize": cap}
         return meta
