@@ -40,11 +40,13 @@ test-fast: $(STAMP) ## the quick suite (skips tests marked slow)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP) ## run the benchmarks and write docs/performance.md
+bench: $(STAMP) ## run the benchmarks and write docs/performance.md (and docs/reliability.md's figures)
 	$(BIN)/python benchmarks/bench_dates.py --write
 	$(BIN)/python benchmarks/bench_search.py --write
 	$(BIN)/python benchmarks/bench_reextract.py --write
 	$(BIN)/python benchmarks/bench_cluster.py --write
+	$(BIN)/python benchmarks/bench_listing.py --write
+	$(BIN)/python benchmarks/bench_faults.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
