@@ -25,7 +25,7 @@ import pytest
 from govarchive.archive import Archive
 from govarchive.replica.faults import FaultServer, FaultState
 from portal_spiders.urls import canonical_url
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def _unshare_works() -> bool:
     probe = tempfile.mkdtemp(prefix="govarchive-unshare-")
     try:
         result = subprocess.run(["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {probe}"],
-                                capture_output=True, timeout=30, check=False)
+                                capture_output=True, timeout=30, check=False, env=clean_env())
         return result.returncode == 0
     finally:
         os.rmdir(probe)
@@ -86,7 +86,7 @@ def _check_end_state(db: Path, state: FaultState, output: str) -> set[str]:
                 assert archive.get_article(key) is not None or listed in failures, (slug, listed)
         assert lost_runs, "the disk filled up without any loss: the fault window missed every commit"
     health = subprocess.run([sys.executable, "-m", "govarchive.cli", "--db", str(db), "health"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120, check=False)
+                            capture_output=True, text=True, timeout=120, check=False, env=clean_env())
     assert health.returncode == 1
     for slug in lost_runs:
         line = next(x for x in health.stdout.splitlines() if x.startswith(slug + " "))
@@ -98,7 +98,7 @@ def _heal_and_check(db: Path, server: FaultServer, lost: set[str]) -> None:
     """A normal run fetches exactly what was lost and leaves every portal complete."""
     mark = len(server.state.log)
     result = subprocess.run(_crawl_cmd(db, server.url), cwd=ROOT, capture_output=True, text=True, timeout=600,
-                            check=False)
+                            check=False, env=clean_env())
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     def norm(url: str) -> str:
         return canonical_url(url, case_insensitive_path=True)
@@ -152,7 +152,7 @@ def test_disk_full_for_a_moment_on_a_tmpfs(tmp_path: Path) -> None:
         _fault_window(state, fill, free)
         proc.append(subprocess.Popen(["unshare", "-m", "sh", "-c", script], cwd=ROOT, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env={**os.environ, "REPLICA": server.url}))
+                                     env=clean_env(REPLICA=server.url)))
         stdout, stderr = proc[0].communicate(timeout=600)
         os.rmdir(mount)
         assert proc[0].returncode == 1, stdout + stderr[-3000:]  # some portals failed: the disk was full
@@ -178,7 +178,7 @@ def test_file_size_limit_for_a_moment(tmp_path: Path) -> None:
 
         _fault_window(state, fill, free)
         proc.append(subprocess.Popen(_crawl_cmd(db, server.url), cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE))
+                                     stderr=subprocess.PIPE, env=clean_env()))
         stdout, stderr = proc[0].communicate(timeout=600)
         assert proc[0].returncode == 1, stdout + stderr[-3000:]
         assert "the write failed: disk I/O error" in stdout, stdout

@@ -30,7 +30,7 @@ from govarchive.replica.faults import (
     Truncate,
 )
 from portal_spiders.urls import canonical_url
-from tests.conftest import ROOT, run_crawl
+from tests.conftest import ROOT, clean_env, run_crawl
 
 pytestmark = pytest.mark.slow
 
@@ -190,7 +190,7 @@ def test_retry_after_past_the_ceiling_defers_the_host_to_the_next_run(tmp_path: 
         run = _runs(db)[0]
         assert run["complete"] == 0 and json.loads(run["stats"])["govarchive/deferred"] >= 1
         health = subprocess.run([sys.executable, "-m", "govarchive.cli", "--db", str(db), "health"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120, check=False)
+                                capture_output=True, text=True, timeout=120, check=False, env=clean_env())
         assert health.returncode == 1 and "deferred to the next run" in health.stdout, health.stdout
 
         state.clear_rules()
@@ -247,7 +247,7 @@ def test_generic_portal_pagers_are_followed_or_flagged(tmp_path: Path, style: st
         result = subprocess.run([sys.executable, "-m", "govarchive.cli", "crawl", GENERIC, "--replica", server.url,
                                  "--db", str(db), "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0",
                                  "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"],
-                                cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+                                cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=clean_env())
     rows, _failures = _end_state(db, site)
     front_pages = {key for _m, key, _s in state.log if "/node/" not in key and "robots" not in key
                    and key.split("?")[0].endswith(site.host.removeprefix("www.") + "/")}
@@ -255,7 +255,7 @@ def test_generic_portal_pagers_are_followed_or_flagged(tmp_path: Path, style: st
         assert result.returncode == 1 and "pagination not followed" in result.stdout, result.stdout
         assert len(rows) == 5 and len(front_pages) == 1
         health = subprocess.run([sys.executable, "-m", "govarchive.cli", "--db", str(db), "health"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120, check=False)
+                                capture_output=True, text=True, timeout=120, check=False, env=clean_env())
         assert health.returncode == 1 and "show a pager but only page 1 was read" in health.stdout
         return
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]

@@ -603,7 +603,7 @@ class Platform:
         node = getattr(link, "root", link)
         for _ in range(3):
             node = node.getparent()
-            if node is None or _more_links_than(node, ITEM_LINKS):
+            if node is None or more_links_than(node, ITEM_LINKS):
                 return None
             text = " ".join(_bounded_text(node, ITEM_CHARS).split())
             m = DATE_HINT.search(text)
@@ -831,8 +831,9 @@ def _head_end(text: str) -> int:
     return end if end >= 0 else min(len(text), 500_000)
 
 
-def _more_links_than(node: Any, limit: int) -> bool:
-    """Whether ``node`` holds more than ``limit`` links (stops counting there: constant time on big lists)."""
+def more_links_than(node: Any, limit: int) -> bool:
+    """Whether ``node`` holds more than ``limit`` links (stops counting there: constant time on big lists). A
+    listing link's date is looked for only in ancestors that hold at most :data:`ITEM_LINKS`: its own item."""
     return any(count > limit for count, _a in enumerate(node.iter("a"), 1))
 
 

@@ -55,12 +55,14 @@ from portal_spiders.platforms._heuristics import (
 )
 from portal_spiders.platforms.base import (
     DATE_HINT,
+    ITEM_LINKS,
     ArticlePage,
     ListingEntry,
     ListingPage,
     Platform,
     css_select,
     inline_text,
+    more_links_than,
 )
 
 NEXT_LABELS = re.compile(r"^(?:tiếp|tiếp theo|trang sau|sau|next|›|»|→)", re.I)
@@ -261,13 +263,13 @@ class Liferay(Platform):
         inline = [(f"css:{css}", lambda css=css: page.css_block_text(css)) for css in self.body_date_lines]
         return [(source, uncounted(fn)) for source, fn in [*inline, *super().date_candidates(page)]]
 
-    def _listing_date(self, link: Selector) -> str | None:
+    def _listing_date(self, link: Selector | Any) -> str | None:
         """The whole date element beside a listing link (``<small>Thứ hai, 24/05/2021, 20:22</small>``), else
-        the base class's window of text around the first date."""
-        node = link.root
+        the base class's window of text around the first date (both within the link's own item: linear)."""
+        node = getattr(link, "root", link)
         for _ in range(3):
             node = node.getparent()
-            if node is None:
+            if node is None or more_links_than(node, ITEM_LINKS):
                 break
             for el in node.iter("small", "time", "span", "p", "div"):
                 text = inline_text(el)
