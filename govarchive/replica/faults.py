@@ -132,6 +132,18 @@ class Huge(Fault):
         return 200
 
 
+def _start_reply(handler: FaultHandler, method: str, *, close: bool = False) -> Reply:
+    """The replica's reply to the request, its status and headers sent (full ``Content-Length``), body not yet."""
+    _key, reply = handler.reply_for(method, b"")
+    handler.send_response(reply.status)
+    handler.send_header("Content-Type", reply.content_type)
+    handler.send_header("Content-Length", str(len(reply.body)))
+    if close:
+        handler.send_header("Connection", "close")
+    handler.end_headers()
+    return reply
+
+
 @dataclass
 class Drip(Fault):
     """The replica's page, sent ``chunk`` bytes every ``interval`` seconds (a slow, stalling server)."""
@@ -140,11 +152,7 @@ class Drip(Fault):
     interval: float = 0.5
 
     def serve(self, handler: FaultHandler, method: str, key: str) -> int | None:
-        _key, reply = handler.reply_for(method, b"")
-        handler.send_response(reply.status)
-        handler.send_header("Content-Type", reply.content_type)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        handler.end_headers()
+        reply = _start_reply(handler, method)
         try:
             for start in range(0, len(reply.body), self.chunk):
                 handler.wfile.write(reply.body[start:start + self.chunk])
@@ -163,12 +171,7 @@ class Truncate(Fault):
     keep: float = 0.5
 
     def serve(self, handler: FaultHandler, method: str, key: str) -> int | None:
-        _key, reply = handler.reply_for(method, b"")
-        handler.send_response(reply.status)
-        handler.send_header("Content-Type", reply.content_type)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        handler.send_header("Connection", "close")
-        handler.end_headers()
+        reply = _start_reply(handler, method, close=True)
         handler.wfile.write(reply.body[: int(len(reply.body) * self.keep)])
         handler.wfile.flush()
         handler.close_connection = True
