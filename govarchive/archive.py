@@ -500,6 +500,8 @@ class Archive:
             self.ensure_schema()
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> ArchiveError:
+        if is_write_failure(exc) and not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY"):
+            return ArchiveError(f"cannot open {self.path}: {describe_write_error(exc)}")
         name = str(getattr(exc, "sqlite_errorname", "") or "")
         if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
             return ArchiveError(f"cannot write to {self.path}: {exc} (a read-only file or directory? query commands "

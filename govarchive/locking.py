@@ -83,6 +83,13 @@ def acquire_lock(db: str | Path) -> Path:
     return lock_path(path)
 
 
+def holds_lock(db: str | Path) -> bool:
+    """Whether this process holds the crawl lock of ``db`` (under any of its names)."""
+    identity = _identity(Path(db).resolve())
+    held = _HELD.get(identity) if identity is not None else None
+    return held is not None and held[1] > 0
+
+
 def release_lock(db: str | Path) -> None:
     """Give back one use of the lock; the last user in this process unlocks it (the descriptor stays open)."""
     identity = _identity(Path(db).resolve())

@@ -13,6 +13,7 @@ so the next run fetches exactly those pages again.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from contextlib import suppress
 from pathlib import Path
@@ -94,9 +95,18 @@ class StorePipeline:
             batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
         )
         # A restarted cluster archiver goes on with the run row it had opened (govarchive/cluster/archiver.py).
-        self.run_id = getattr(spider, "resume_run_id", None) or self.archive.start_run(
-            spider.name, spider=type(spider).__name__, mode=getattr(spider, "crawl_mode", "full"),
-            replica=replica_target(self.settings) is not None)
+        self.run_id = getattr(spider, "resume_run_id", None)
+        for attempt in range(3 if self.run_id is None else 0):  # a disk full for a moment should not cost the run
+            try:
+                self.run_id = self.archive.start_run(spider.name, spider=type(spider).__name__,
+                                                     mode=getattr(spider, "crawl_mode", "full"),
+                                                     replica=replica_target(self.settings) is not None)
+                break
+            except ArchiveWriteError:
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
+        assert self.run_id is not None
         self.archive.watch(self.run_id, self)
         spider.archive_run_id = self.run_id
 

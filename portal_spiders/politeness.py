@@ -6,9 +6,8 @@ running and the host's download slot is already free, so other pages keep flowin
 
 A ``429`` or ``503`` carrying ``Retry-After`` (seconds or an HTTP date) is the server asking the *client* to
 stop, so the whole host pauses: no request to it leaves this crawler (robots.txt included) until the time asked
-has passed. Requests wait in :meth:`BackoffRetryMiddleware.process_request`, and those already queued in the
-host's download slot wait in the download handler (:class:`portal_spiders.routing.RoutingDownloadHandler`), the
-last step before the network; other hosts are not affected.
+has passed: requests wait in the download handler (:class:`portal_spiders.routing.RoutingDownloadHandler`), the
+last step before the network, holding their host's download slot; other hosts are not affected.
 Past the ceiling ``RETRY_AFTER_MAX`` (default 600 s) the crawl does not wait: the answered request and every
 later request to that host, for the time asked, fail at once with :class:`HostDeferred` (nothing is sent), are
 recorded as failures (``deferred``), the run is marked incomplete, and the next run retries them.
@@ -124,14 +123,6 @@ class BackoffRetryMiddleware(RetryMiddleware):
     def pauses(self) -> HostPauses:
         """The crawler's host pauses."""
         return host_pauses(self.crawler)
-
-    async def process_request(self, request: Request, spider: Any = None) -> None:
-        """Hold a request while its host is paused; fail it at once while the host is deferred."""
-        try:
-            await self.pauses.wait(request.url)
-        except HostDeferred:
-            self.crawler.stats.inc_value("govarchive/deferred")
-            raise
 
     def _honour_retry_after(self, request: Request, response: Response) -> bool:
         """Pause (or defer) the host as a ``Retry-After`` asks; True when the host is paused."""

@@ -4,9 +4,9 @@
 that make chosen URLs misbehave the way real servers do: redirect ping-pong (an ASP.NET/SharePoint
 cookie-setting redirect back to the page asked for) and redirect loops, huge pages with or without a
 ``Content-Length``, huge fields, a body that trickles in, ``429``/``503`` with ``Retry-After``, bodies cut short
-(the connection closes before ``Content-Length`` bytes), charset conflicts between the header and the page, and
-arbitrary rewrites of a page (other pager markup, 20,000 extra links ...). Every request is logged with its
-monotonic time, and hooks run before each request is served (tests use them to fill a disk at the right moment).
+(the connection closes before ``Content-Length`` bytes), charset conflicts between the header and the page, slow
+answers, and arbitrary rewrites of a page (other pager markup, 20,000 extra links ...). Every request is logged with
+its monotonic time, and hooks run before each request is served.
 
 >>> with FaultServer(FaultState.from_registry(["laichau-dcs"])) as server:  # doctest: +SKIP
 ...     server.state.add_rule("laichau.dcs.vn/Pages/chi-tiet-tin.aspx?ItemID=105", RetryAfter(120))
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from govarchive.replica.server import ReplicaServer, ReplicaState, _Handler
+from govarchive.replica.server import ReplicaServer, ReplicaState, _Handler, _Server
 from govarchive.replica.sites import Reply
 
 FILLER = ("<p>Đây là đoạn văn bản lặp lại để làm trang rất lớn: Ủy ban nhân dân tỉnh triển khai kế hoạch "
@@ -130,6 +130,17 @@ class Huge(Fault):
         except OSError:  # the client gave up (its size cap): that is the point
             pass
         return 200
+
+
+@dataclass
+class Slow(Fault):
+    """The replica's page, answered after ``seconds`` (a slow server; spreads a crawl's work over time)."""
+
+    seconds: float = 0.2
+
+    def serve(self, handler: FaultHandler, method: str, key: str) -> int | None:
+        time.sleep(self.seconds)
+        return None
 
 
 def _start_reply(handler: FaultHandler, method: str, *, close: bool = False) -> Reply:
@@ -292,10 +303,17 @@ class FaultHandler(_Handler):
             state.timeline.append((time.monotonic(), method, key, status))
 
 
+class _FaultHTTPServer(_Server):
+    # Timing tests read the request log: the default listen backlog (5) would delay a burst of connections by the
+    # 1 s SYN retry, which looks like a pause that nobody asked for.
+    request_queue_size = 128
+
+
 class FaultServer(ReplicaServer):
     """The replica with fault rules, on a free 127.0.0.1 port (see :class:`FaultState`)."""
 
     handler = FaultHandler
+    server_class = _FaultHTTPServer
     state: FaultState
 
     def __init__(self, state: FaultState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:

@@ -162,7 +162,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # a crawl opens many connections at once; the default backlog (5) delays them 1 s
     state: ReplicaState
 
 
@@ -174,10 +173,11 @@ class ReplicaServer:
     """
 
     handler: type[BaseHTTPRequestHandler] = _Handler
+    server_class: type[_Server] = _Server
 
     def __init__(self, state: ReplicaState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state or ReplicaState.from_registry()
-        self._server = _Server((host, port), self.handler)
+        self._server = self.server_class((host, port), self.handler)
         self._server.state = self.state
         self._thread: threading.Thread | None = None
 
