@@ -61,14 +61,15 @@ def committed_articles(db: Path) -> int:
 
 def _run_with_full_disk(cmd: list[str], state: FaultState, ready: Callable[[Any], bool],
                         fill: Callable[[Any], None], free: Callable[[Any], None],
-                        **popen: Any) -> tuple[int, str, str]:
+                        **env: str) -> tuple[int, str, str]:
     """Run the crawl ``cmd``; make its disk full once ``ready(proc)`` (some batches are committed), and give the
     room back as soon as its log reports the failed write. Returns (exit code, stdout, stderr)."""
     for slug in PORTALS:  # article pages answer slowly: the crawl's writes spread over its run
         site = state.site(slug)
         for article in site.articles:
             state.add_rule(site.absolute(site.article_path(article)), Slow(0.3))
-    proc = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    proc = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=clean_env(**env))
     failed = threading.Event()
     err_lines: list[str] = []
 
@@ -225,7 +226,7 @@ def test_disk_full_for_a_moment_on_a_tmpfs(tmp_path: Path) -> None:
             return size >= baseline[0] + WAL_GROWTH
 
         code, stdout, stderr = _run_with_full_disk(["unshare", "-m", "sh", "-c", script], state, ready, fill, free,
-                                                   env=clean_env(REPLICA=server.url))
+                                                   REPLICA=server.url)
         os.rmdir(mount)
         assert code == 1, stdout + stderr[-3000:]  # some portals failed: the disk was full
         assert "disk full" in stdout, stdout
@@ -247,8 +248,7 @@ def test_file_size_limit_for_a_moment(tmp_path: Path) -> None:
 
     with FaultServer(state) as server:
         code, stdout, stderr = _run_with_full_disk(_crawl_cmd(db, server.url), state,
-                                                   lambda _proc: committed_articles(db) >= FULL_AFTER, fill, free,
-                                                   env=clean_env())
+                                                   lambda _proc: committed_articles(db) >= FULL_AFTER, fill, free)
         assert code == 1, stdout + stderr[-3000:]
         assert "the write failed: disk I/O error" in stdout, stdout
         state.clear_rules()
