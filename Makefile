@@ -4,10 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo demo-cluster test test-fast lint bench clean
 
-# Debian tools the archive uses: antiword and catdoc (text of legacy .doc attachments), libmagic1 (file types).
-DEBIAN_PACKAGES := antiword catdoc libmagic1
+# Debian tools the archive uses: antiword and catdoc (text of legacy .doc attachments), libmagic1 (file types);
+# redis-server for the cluster tests and `make demo-cluster` (they start their own on a free 127.0.0.1 port).
+DEBIAN_PACKAGES := antiword catdoc libmagic1 redis-server
 
 $(STAMP): pyproject.toml
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -27,6 +28,9 @@ setup: $(STAMP) ## create the virtualenv and install govarchive with its dev too
 demo: $(STAMP) ## crawl the offline replica portals into data/demo.db
 	$(BIN)/govarchive demo
 
+demo-cluster: $(STAMP) ## the demo as a cluster (2 workers, 1 archiver, killed mid-run), compared with `make demo`
+	$(BIN)/govarchive demo-cluster
+
 test: $(STAMP) ## the whole suite, slow end-to-end/fuzz/browser tests included (what CI runs)
 	$(BIN)/pytest
 
@@ -36,10 +40,13 @@ test-fast: $(STAMP) ## the quick suite (skips tests marked slow)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP) ## run the benchmarks and write docs/performance.md
+bench: $(STAMP) ## run the benchmarks and write docs/performance.md (and docs/reliability.md's figures)
 	$(BIN)/python benchmarks/bench_dates.py --write
 	$(BIN)/python benchmarks/bench_search.py --write
 	$(BIN)/python benchmarks/bench_reextract.py --write
+	$(BIN)/python benchmarks/bench_cluster.py --write
+	$(BIN)/python benchmarks/bench_listing.py --write
+	$(BIN)/python benchmarks/bench_faults.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

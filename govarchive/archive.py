@@ -6,17 +6,26 @@ Pipelines, the CLI and the query commands all go through :class:`Archive`. The s
 Write pattern: the crawler keeps one transaction open and commits every ``batch_size`` articles or
 ``batch_seconds`` seconds (WAL + ``synchronous=NORMAL``), so a SIGKILL loses at most the uncommitted batch
 and never leaves half an article: each article's rows are written inside one savepoint.
+
+A failed write (disk full, ``ulimit -f``, an I/O error) loses the whole open batch, whoever's items are in it:
+crawlers of one process share the connection (:mod:`pipelines.store`). The archive rolls the batch back and
+tells every run that had items in it (:meth:`Archive.watch`), so each of them can count only what was committed,
+mark itself incomplete and record what it lost, which the next run re-fetches. See ``docs/reliability.md``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -48,6 +57,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "tags": str,  # JSON list, denormalised copy of article_tags for convenience
             "images": str,  # JSON list of {url, caption}
             "field_sources": str,  # JSON {field: source}
+            "truncated": str,  # JSON {field: length before it was cut at its size cap}, NULL when nothing was cut
             "content_hash": str,
             "version": int,
             "duplicate_of": int,  # id of an earlier article with the same content at another portal
@@ -388,6 +398,100 @@ def _as_list(value: Any) -> list[Any]:
     return [value] if isinstance(value, str) else list(value)
 
 
+logger = logging.getLogger(__name__)
+
+# The files that make up an archive besides the database itself (SQLite's WAL and shared memory, the rollback
+# journal, and the crawl lock's pid file, govarchive.locking).
+SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal", ".lock")
+# SQLite errors after which the open transaction cannot be trusted: the whole batch is rolled back and reported.
+_WRITE_FAILURES = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_NOMEM",
+                   "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PROTOCOL", "SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def describe_write_error(exc: BaseException) -> str:
+    """A plain sentence for a failed SQLite write: "disk full", "the write failed (disk I/O error)" ..."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    if name == "SQLITE_FULL":
+        return f"disk full ({exc})"
+    if name.startswith("SQLITE_IOERR"):
+        return (f"the write failed: disk I/O error ({name}; a file size limit such as ulimit -f, a failing disk "
+                f"or a lost network mount)")
+    if name.startswith("SQLITE_READONLY"):
+        return f"the archive became read-only ({name})"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return f"the archive was locked by another writer ({exc})"
+    return f"the write failed ({name or type(exc).__name__}: {exc})"
+
+
+def is_write_failure(exc: BaseException) -> bool:
+    """Whether a SQLite error means the open transaction (batch) is lost or cannot be trusted."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    return isinstance(exc, sqlite3.Error) and name.startswith(_WRITE_FAILURES)
+
+
+@dataclass
+class PendingWrite:
+    """One item written into the open batch: an article or a failure record of a run, not yet committed."""
+
+    run_id: int | None
+    kind: str  # "article" | "failure"
+    url: str  # the URL to fetch again if the batch is lost (for articles: the listed URL)
+    portal: str
+    outcome: str | None = None  # new | updated | unchanged (articles)
+    note: Any = None  # the caller's data, handed back on commit or loss
+
+
+class RunWatcher(Protocol):
+    """What :meth:`Archive.watch` calls back: the run's writes were committed, or lost with their batch."""
+
+    def committed(self, writes: list[PendingWrite]) -> None: ...
+
+    def lost(self, writes: list[PendingWrite], reason: str) -> None: ...
+
+
+class ArchiveWriteError(ArchiveError):
+    """A write failed and the open batch was rolled back; ``lost`` lists its items (every run's), ``reason`` why."""
+
+    def __init__(self, reason: str, lost: list[PendingWrite]) -> None:
+        super().__init__(f"archive write failed: {reason}; {len(lost)} uncommitted item(s) rolled back")
+        self.reason = reason
+        self.lost = lost
+
+
+def refuse_archive_output(db: str | Path, output: str | Path, *, option: str = "--output") -> None:
+    """Raise :class:`ArchiveError` when ``output`` names the archive or one of its sidecars (under any name:
+    symlinks and hard links too), or any other SQLite database: only :class:`Archive` writes archives."""
+    out = Path(output)
+    db_path = Path(db)
+
+    def same(a: Path, b: Path) -> bool:
+        if Path(os.path.realpath(a)) == Path(os.path.realpath(b)):
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+
+    what = "the archive" if same(out, db_path) else None
+    for suffix in SIDECAR_SUFFIXES:
+        if what is None and str(out).endswith(suffix):
+            stem = Path(str(out)[: -len(suffix)])
+            if same(stem, db_path):  # the sidecar of the archive, or of another name of the same file
+                what = f"the archive's {suffix} file"
+    if what is not None:
+        raise ArchiveError(f"refusing to write {option} {output}: it is {what} ({db}); choose another file")
+    if out.is_file():
+        with open(out, "rb") as fh:
+            if fh.read(16) == b"SQLite format 3\x00":
+                raise ArchiveError(f"refusing to overwrite {option} {output}: it is a SQLite database; "
+                                   "choose another file")
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def utcnow() -> str:
     """Current UTC instant as ISO 8601 with seconds precision."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -424,24 +528,90 @@ class Archive:
     ) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.immutable = False  # read-only open of a snapshot (read-only directory, no -wal): see _connect_readonly
+        self._snapshot: tuple[Any, Any] | None = None  # (database, -wal) identities of an immutable open
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self._pending = 0
         self._batch_started = time.monotonic()
         # called as (articles indexed, articles) while a search-index build runs (see rebuild_search_index)
         self.index_progress = index_progress
+        self._batch: list[PendingWrite] = []
+        self._watchers: dict[int, RunWatcher] = {}
+        # Written as soon as the disk allows (after the next successful commit, or at close): run rows whose final
+        # update failed, and failure records of items lost with a batch (record_failure keyword arguments).
+        self._unwritten_runs: dict[int, dict[str, Any]] = {}
+        self._unwritten_failures: list[dict[str, Any]] = []
+        self.write_errors: list[str] = []
         if readonly:
-            uri = f"file:{self.path.resolve()}?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self.db = sqlite_utils.Database(conn)
+            self.db = sqlite_utils.Database(self._connect_readonly())
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(self.path)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            try:
+                self._refuse_foreign_database()
+                self.db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as exc:
+                self.db.close()
+                raise self._open_error(exc) from exc
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.ensure_schema()
+
+    def _open_error(self, exc: sqlite3.DatabaseError) -> ArchiveError:
+        if is_write_failure(exc) and not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY"):
+            return ArchiveError(f"cannot open {self.path}: {describe_write_error(exc)}")
+        name = str(getattr(exc, "sqlite_errorname", "") or "")
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+            return ArchiveError(f"cannot write to {self.path}: {exc} (a read-only file or directory? query commands "
+                                "read such archives; crawls need write access)")
+        return ArchiveError(f"{self.path} is not a SQLite database: {exc}")
+
+    def _refuse_foreign_database(self) -> None:
+        """Refuse to add the archive's tables to a SQLite file that is something else."""
+        names = set(self.db.table_names())  # raises DatabaseError for a file that is not SQLite at all
+        if names and not {"articles", "meta"} <= names:
+            shown = ", ".join(sorted(names)[:8]) + (" ..." if len(names) > 8 else "")
+            raise ArchiveError(f"{self.path} is a SQLite database but not a govarchive archive (its tables: {shown}); "
+                               "refusing to add the archive's tables to it. Choose another --db.")
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """A read-only connection; an immutable snapshot when the archive's directory is read-only for us.
+
+        A reader of a WAL database needs its ``-shm`` file. In a directory we cannot write, SQLite cannot create
+        it: when no ``-wal`` file exists, every committed transaction is in the database file, so it is read with
+        ``immutable=1``, which needs no ``-shm``. Immutable is only safe while nobody writes: a writer would need
+        to create the ``-wal`` file, and :meth:`close` checks that the file did not change while it was read.
+        With a ``-wal`` present (a crawl running, or one that died) the normal read-only open works when the
+        ``-shm`` exists; otherwise the archive cannot be read consistently without write access, and we say so.
+        """
+        resolved = self.path.resolve()
+        conn = sqlite3.connect(f"{resolved.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            conn.execute("select count(*) from sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if not str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+                raise
+            reason = exc
+        wal = Path(f"{resolved}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise ArchiveError(
+                f"cannot read {self.path} consistently: its directory is read-only for you ({reason}) and it has "
+                f"a write-ahead log ({wal.name}) that only a writer can merge. Ask its owner to run any govarchive "
+                "command on it once, or copy the archive together with its -wal file to a writable directory.")
+        self._snapshot = (_identity(resolved), _identity(wal))
+        self.immutable = True
+        return sqlite3.connect(f"{resolved.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+    def snapshot_changed(self) -> bool:
+        """For an immutable (read-only directory) open: whether the file changed or a writer appeared since."""
+        if not self.immutable:
+            return False
+        resolved = self.path.resolve()
+        return (_identity(resolved), _identity(Path(f"{resolved}-wal"))) != self._snapshot
 
     # -- opening -------------------------------------------------------------------------------------
 
@@ -455,6 +625,9 @@ class Archive:
             archive = cls(p, readonly=True) if readonly else cls(p)
             names = set(archive.db.table_names())
         except sqlite3.DatabaseError as exc:
+            name = str(getattr(exc, "sqlite_errorname", "") or "")
+            if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+                raise ArchiveError(f"cannot open {p}: {exc}") from exc
             raise ArchiveError(f"{p} is not a SQLite database: {exc}") from exc
         missing = {"articles", "crawl_runs", "meta"} - names
         if missing:
@@ -544,16 +717,84 @@ class Archive:
         if self._pending >= self.batch_size or time.monotonic() - self._batch_started >= self.batch_seconds:
             self.commit()
 
+    def watch(self, run_id: int, watcher: RunWatcher) -> None:
+        """Tell ``watcher`` when writes of ``run_id`` are committed or lost with a failed batch."""
+        self._watchers[run_id] = watcher
+
+    def unwatch(self, run_id: int) -> None:
+        """Stop calling the run's watcher."""
+        self._watchers.pop(run_id, None)
+
+    def _notify(self, writes: list[PendingWrite], reason: str | None) -> None:
+        by_run: dict[int | None, list[PendingWrite]] = {}
+        for write in writes:
+            by_run.setdefault(write.run_id, []).append(write)
+        for run_id, group in by_run.items():
+            watcher = self._watchers.get(run_id) if run_id is not None else None
+            if watcher is None:
+                continue
+            if reason is None:
+                watcher.committed(group)
+            else:
+                watcher.lost(group, reason)
+
+    def _write_failed(self, exc: BaseException, current: PendingWrite | None = None) -> ArchiveWriteError:
+        """Roll the open batch back, tell every run that lost items, and return the error to raise."""
+        try:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
+        except sqlite3.Error:
+            logger.exception("rollback after a failed write failed too")
+        lost = self._batch + ([current] if current is not None else [])
+        self._batch, self._pending = [], 0
+        reason = describe_write_error(exc)
+        self.write_errors.append(reason)
+        logger.error("archive write failed (%s): %d uncommitted item(s) of runs %s rolled back", reason, len(lost),
+                     sorted({w.run_id for w in lost if w.run_id is not None}))
+        self._notify(lost, reason)
+        return ArchiveWriteError(reason, lost)
+
+    @contextmanager
+    def _guard(self, current: PendingWrite | None = None) -> Iterator[None]:
+        """Turn a write failure inside the block into a rolled-back batch and :class:`ArchiveWriteError`.
+
+        After SQLITE_FULL or an I/O error SQLite may already have rolled the whole transaction back, so the batch
+        is treated as lost whatever state it is in. Other errors (a constraint) only undo the statement or the
+        article's savepoint; they propagate unchanged unless they also ended the transaction.
+        """
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if is_write_failure(exc) or (self._batch and not self.db.conn.in_transaction):
+                raise self._write_failed(exc, current) from exc
+            raise
+
     def commit(self) -> None:
-        """Commit the open batch."""
-        self.db.commit()
-        self._pending = 0
+        """Commit the open batch; raises :class:`ArchiveWriteError` (batch rolled back, runs told) if it fails."""
+        if self.readonly:
+            return
+        with self._guard():
+            self.db.commit()
+        batch, self._batch, self._pending = self._batch, [], 0
+        self._notify(batch, None)
+        if self._unwritten_runs or self._unwritten_failures:
+            self._write_unwritten()
 
     def close(self) -> None:
-        """Commit what is pending and close the connection."""
-        if not self.readonly:
-            self.commit()
-        self.db.close()
+        """Commit what is pending and close the connection (a failed last commit is logged, not raised)."""
+        try:
+            if not self.readonly:
+                with suppress(ArchiveWriteError):  # logged, and the runs concerned were told
+                    self.commit()
+                if (self._unwritten_runs or self._unwritten_failures) and not self._write_unwritten():
+                    logger.error("could not write the final record of run(s) %s nor %d failure record(s): those runs "
+                                 "stay unfinished (incomplete), so the next run walks past what they lost",
+                                 sorted(self._unwritten_runs), len(self._unwritten_failures))
+            elif self.snapshot_changed():
+                logger.warning("%s changed while it was read as a snapshot from a read-only directory (a crawl "
+                               "started?); results may be incomplete: run the command again", self.path)
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -579,22 +820,28 @@ class Archive:
             self.check_run_origin(replica=replica)
         self.commit()
         table = self.db["crawl_runs"]
-        table.insert(
-            {"portal": portal, "spider": spider or portal, "started_at": utcnow(), "mode": mode, "complete": 0,
-             "replica": None if replica is None else int(replica)}
-        )
-        self.db.commit()
+        with self._guard():
+            table.insert(
+                {"portal": portal, "spider": spider or portal, "started_at": utcnow(), "mode": mode, "complete": 0,
+                 "replica": None if replica is None else int(replica)}
+            )
+            self.db.commit()
         return int(table.last_pk)
 
     def finish_run(self, run_id: int, *, finish_reason: str, counts: dict[str, int], coverage: dict[str, float],
                    stats: dict[str, Any] | None = None, monitor_results: dict[str, Any] | None = None,
-                   complete: bool | None = None, cause: str | None = None) -> None:
+                   complete: bool | None = None, cause: str | None = None) -> bool:
         """Close a run row with its counts, coverage, finish reason and monitor results; commit everything.
 
         ``complete`` (default: ``finish_reason == "finished"``) must be true only when the run walked everything
         it meant to and stored everything it fetched: incremental crawls stop at articles of complete runs.
+        Returns False when the row could not be written (the disk is full): it is tried again after the next
+        successful commit of this connection, and until then the run stays unfinished, i.e. incomplete.
         """
-        self.commit()
+        try:
+            self.commit()
+        except ArchiveWriteError:
+            complete = False  # this connection's batch, maybe with this run's last items, was just lost
         if complete is None:
             complete = finish_reason == "finished"
         row = {
@@ -607,8 +854,33 @@ class Archive:
             "cause": cause,
         }
         row.update({k: int(v) for k, v in counts.items()})
-        self.db["crawl_runs"].update(run_id, row)
-        self.db.commit()
+        self._unwritten_runs[run_id] = row
+        return self._write_unwritten()
+
+    def record_failures_when_possible(self, records: list[dict[str, Any]]) -> bool:
+        """Record failures (:meth:`record_failure` keyword arguments) now, or after the next successful commit
+        if the disk refuses them; True when they are written."""
+        self._unwritten_failures.extend(records)
+        return self._write_unwritten()
+
+    def _write_unwritten(self) -> bool:
+        """Write the run rows and failure records that could not be written yet; True when none is left."""
+        try:
+            with self._guard():
+                self._begin_if_needed()
+                for run_id, row in list(self._unwritten_runs.items()):
+                    self.db["crawl_runs"].update(run_id, row)
+                for record in self._unwritten_failures:
+                    self._upsert_failure(**record)
+                    if record.get("run_id") is not None:  # counted in its run, even one already closed
+                        self.db.execute("update crawl_runs set items_failed = coalesce(items_failed, 0) + 1 "
+                                        "where id = ?", [record["run_id"]])
+                self.db.commit()
+        except ArchiveWriteError:
+            return False
+        self._unwritten_runs.clear()
+        self._unwritten_failures.clear()
+        return True
 
     def run_origins(self) -> dict[str, int]:
         """How many runs went to a replica, to the real portals, or were recorded before runs said which."""
@@ -655,11 +927,31 @@ class Archive:
             "portal = ? and complete = 1 and coalesce(mode, '') != 'recheck'", [portal], order_by="id desc", limit=1))
         return rows[0] if rows else None
 
+    def get_run(self, run_id: int) -> dict[str, Any] | None:
+        """The ``crawl_runs`` row with this id, or ``None``."""
+        rows = list(self.db["crawl_runs"].rows_where("id = ?", [run_id], limit=1))
+        return rows[0] if rows else None
+
+    def checkpoint_run(self, run_id: int, *, counts: dict[str, int], stats: dict[str, Any]) -> None:
+        """Write a running run's counts and stats into its row, inside the open batch (no commit).
+
+        The cluster archiver calls it just before each commit, so the row always matches what is committed and a
+        restarted archiver resumes the run's counts from it; :meth:`finish_run` overwrites both at the end.
+        """
+        self._begin_if_needed()
+        self.db["crawl_runs"].update(run_id, {**{k: int(v) for k, v in counts.items()}, "stats": _json(stats)})
+
+    def article_states(self, portal: str) -> Iterator[tuple[str, int | None, str | None]]:
+        """``(url, first_run_id, published)`` of every archived article of a portal (a cursor), as
+        :meth:`article_state` gives them one by one."""
+        yield from self.db.execute("select url, first_run_id, published from articles where portal = ?", [portal])
+
     def clear_listing_failures(self, portal: str, *, before_run: int) -> int:
         """Forget listing-page failures of runs before ``before_run`` (a complete run walked every listing)."""
         self._begin_if_needed()
-        cur = self.db.execute("delete from failures where portal = ? and stage = 'listing' and "
-                              "coalesce(run_id, 0) < ?", [portal, before_run])
+        with self._guard():
+            cur = self.db.execute("delete from failures where portal = ? and stage = 'listing' and "
+                                  "coalesce(run_id, 0) < ?", [portal, before_run])
         return cur.rowcount
 
     # -- articles ------------------------------------------------------------------------------------
@@ -686,17 +978,22 @@ class Archive:
         row = self.db.execute("select first_run_id, published from articles where url = ?", [url]).fetchone()
         return (row[0], row[1]) if row else None
 
-    def store_article(self, item: dict[str, Any], *, content_hash: str, run_id: int | None = None) -> str:
+    def store_article(self, item: dict[str, Any], *, content_hash: str, run_id: int | None = None,
+                      note: Any = None) -> str:
         """Insert or update one article; returns ``"new"``, ``"updated"`` or ``"unchanged"``.
 
         Same URL and hash: only ``last_seen_at`` moves. Same URL and a new hash: the previous content goes
         to ``article_versions`` and the row shows the latest. The same hash at another portal sets
         ``duplicate_of`` (syndication is linked, never deleted).
+
+        The article joins the open batch; the run's watcher (:meth:`watch`) hears when it is committed (with
+        ``note``) or lost. A failed write raises :class:`ArchiveWriteError` after rolling the batch back.
         """
         now = utcnow()
+        pending = PendingWrite(run_id, "article", item.get("source_url") or item["url"], item["portal"], note=note)
         self._begin_if_needed()
         previous_attachments = ""
-        with self.db.atomic():
+        with self._guard(pending), self.db.atomic():
             existing = self.get_article(item["url"])
             capture_id = self._capture_id(item.get("capture"))
             if existing is not None and existing["content_hash"] == content_hash:
@@ -719,6 +1016,7 @@ class Archive:
                     tags=_json(item.get("tags") or []),
                     images=_json(item.get("images") or []),
                     field_sources=_json(item.get("field_sources") or {}),
+                    truncated=_json(item.get("truncated") or None),
                     content_hash=content_hash,
                     last_seen_at=now,
                     updated_at=now,
@@ -747,6 +1045,8 @@ class Archive:
                                     previous_attachments=previous_attachments if existing else "")
             if item.get("document"):  # legal documents: the properties can change (status) while the text does not
                 self._write_document(article_id, item["document"])
+        pending.outcome = outcome
+        self._batch.append(pending)
         self._touch()
         return outcome
 
@@ -855,7 +1155,7 @@ class Archive:
                      capture: dict[str, Any] | None = None, run_id: int | None = None) -> bool:
         """Mark an archived article as taken down by its portal (never deleted); False if unknown or already so."""
         self._begin_if_needed()
-        with self.db.atomic():
+        with self._guard(), self.db.atomic():
             row = self.get_article(url)
             if row is None or row.get("removed_at"):
                 return False
@@ -950,7 +1250,7 @@ class Archive:
         """
         now = utcnow()
         self._begin_if_needed()
-        with self.db.atomic():
+        with self._guard(), self.db.atomic():
             existing = self.get_article(article["url"])
             if existing is None:
                 return
@@ -1088,9 +1388,22 @@ class Archive:
 
     def record_failure(self, *, url: str, portal: str, stage: str, reason: str, status: int | None = None,
                        run_id: int | None = None, extra: dict[str, Any] | None = None) -> None:
-        """Record (or bump) a failed URL; later runs retry it and :meth:`clear_failure` removes it."""
-        now = utcnow()
+        """Record (or bump) a failed URL; later runs retry it and :meth:`clear_failure` removes it.
+
+        Batched like articles: the run's watcher hears of its commit or loss (see :meth:`store_article`).
+        """
+        pending = PendingWrite(run_id, "failure", url, portal,
+                               note={"stage": stage, "reason": reason, "status": status, "extra": extra})
         self._begin_if_needed()
+        with self._guard(pending):
+            self._upsert_failure(url=url, portal=portal, stage=stage, reason=reason, status=status, run_id=run_id,
+                                 extra=extra)
+        self._batch.append(pending)
+        self._touch()
+
+    def _upsert_failure(self, *, url: str, portal: str, stage: str, reason: str, status: int | None = None,
+                        run_id: int | None = None, extra: dict[str, Any] | None = None) -> None:
+        now = utcnow()
         self.db.execute(
             """
             insert into failures (url, portal, stage, reason, status, attempts, first_failed_at, last_failed_at,
@@ -1103,12 +1416,12 @@ class Archive:
             """,
             [url, portal, stage, reason[:2000], status, now, now, run_id, _json(extra or {})],
         )
-        self._touch()
 
     def clear_failure(self, url: str) -> None:
         """Forget a failure once its URL has been archived."""
         self._begin_if_needed()
-        self.db.execute("delete from failures where url = ?", [url])
+        with self._guard():
+            self.db.execute("delete from failures where url = ?", [url])
 
     def failures(self, portal: str | None = None) -> list[dict[str, Any]]:
         """Open failures, newest first."""

@@ -3,12 +3,19 @@
 Only :class:`govarchive.archive.Archive` speaks SQL; this pipeline calls it. One ``crawl_runs`` row is
 opened when the spider opens (and committed at once, so a killed run leaves a trace) and closed with the
 finish reason, counts and per-field coverage when the spider closes.
+
+Counts are what was *committed*: the pipeline watches its run on the archive (:meth:`Archive.watch`). When a
+write fails, the archive rolls back the open batch, which may hold other portals' items too, and tells each run
+what it lost; the run is then incomplete, and what it lost is recorded as ``store`` failures when the disk allows,
+so the next run fetches exactly those pages again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +23,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from govarchive.archive import Archive
+from govarchive.archive import Archive, ArchiveWriteError, PendingWrite
 from portal_spiders.items import ArticleItem, ArticleRemoval, PageFailure
 from portal_spiders.removals import judge_removals
 from portal_spiders.routing import replica_target
@@ -45,7 +52,8 @@ def release_archive(archive: Archive) -> None:
         _SHARED.pop(key, None)
         shared.close()
     else:
-        shared.commit()
+        with suppress(ArchiveWriteError):  # the runs that lost items were told by the archive
+            shared.commit()
         _SHARED[key] = (shared, users - 1)
 
 
@@ -56,7 +64,7 @@ COVERAGE_FIELDS = ("title", "published", "author", "summary", "body_text", "tags
 
 
 class StorePipeline:
-    """Persist items through :class:`Archive`; count new / updated / unchanged / failed."""
+    """Persist items through :class:`Archive`; count new / updated / unchanged / failed as they are committed."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -68,6 +76,8 @@ class StorePipeline:
         self.stored = 0
         self.store_errors = 0
         self.removals: list[ArticleRemoval] = []  # judged at the end of the run (outage or takedown?)
+        self.lost_writes: list[PendingWrite] = []  # items of this run rolled back with a failed batch
+        self.write_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -84,45 +94,80 @@ class StorePipeline:
             batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
             batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
         )
-        self.run_id = self.archive.start_run(spider.name, spider=type(spider).__name__,
-                                             mode=getattr(spider, "crawl_mode", "full"),
-                                             replica=replica_target(self.settings) is not None)
+        # A restarted cluster archiver goes on with the run row it had opened (govarchive/cluster/archiver.py).
+        self.run_id = getattr(spider, "resume_run_id", None)
+        for attempt in range(3 if self.run_id is None else 0):  # a disk full for a moment should not cost the run
+            try:
+                self.run_id = self.archive.start_run(spider.name, spider=type(spider).__name__,
+                                                     mode=getattr(spider, "crawl_mode", "full"),
+                                                     replica=replica_target(self.settings) is not None)
+                break
+            except ArchiveWriteError:
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
+        assert self.run_id is not None
+        self.archive.watch(self.run_id, self)
         spider.archive_run_id = self.run_id
 
     def process_item(self, item: Any) -> Any:
-        """Store an article or record a failure."""
+        """Store an article or record a failure (counted when its batch is committed)."""
         assert self.archive is not None
         if isinstance(item, PageFailure):
-            self.archive.record_failure(url=item.url, portal=item.portal, stage=item.stage, reason=item.reason,
-                                        status=item.status, run_id=self.run_id, extra=item.extra)
-            self.counts["items_failed"] += 1
-            self.crawler.stats.inc_value("govarchive/items_failed")
+            with suppress(ArchiveWriteError):  # the batch is lost: self.lost() heard of it
+                self.archive.record_failure(url=item.url, portal=item.portal, stage=item.stage, reason=item.reason,
+                                            status=item.status, run_id=self.run_id, extra=item.extra)
             return item
         if isinstance(item, ArticleRemoval):
             self.removals.append(item)
             return item
         if isinstance(item, ArticleItem):
             data = ItemAdapter(item).asdict()
+            note = ([name for name in COVERAGE_FIELDS if data.get(name)], dict(item.field_sources or {}))
             try:
-                outcome = self.archive.store_article(data, content_hash=item.content_hash or "", run_id=self.run_id)
+                self.archive.store_article(data, content_hash=item.content_hash or "", run_id=self.run_id, note=note)
+            except ArchiveWriteError:
+                return item
             except Exception as exc:  # the article's savepoint rolled back; the run must not count as complete
                 self.store_failed(item, exc)
                 return item
-            for url in {item.url, item.source_url, item.final_url}:
-                if url:
-                    self.archive.clear_failure(url)
-            self.record_file_outcomes(item)
-            self.counts[f"items_{outcome}"] += 1
+            with suppress(ArchiveWriteError):  # the batch, this article included, is lost: self.lost() heard of it
+                for url in {item.url, item.source_url, item.final_url}:
+                    if url:
+                        self.archive.clear_failure(url)
+                self.record_file_outcomes(item)
+        return item
+
+    def committed(self, writes: list[PendingWrite]) -> None:
+        """Archive callback: these writes of the run are on disk; count them."""
+        stats = self.crawler.stats
+        for write in writes:
+            if write.kind == "failure":
+                if (write.note or {}).get("stage") != "attachment":  # a file's failure is not a page's
+                    self.counts["items_failed"] += 1
+                    stats.inc_value("govarchive/items_failed")
+                continue
+            self.counts[f"items_{write.outcome}"] += 1
             self.stored += 1
-            for name in COVERAGE_FIELDS:
-                if data.get(name):
-                    self.coverage[name] += 1
-            self.crawler.stats.inc_value(f"govarchive/items_{outcome}")
+            stats.inc_value(f"govarchive/items_{write.outcome}")
+            covered, sources = write.note or ([], {})
+            for name in covered:
+                self.coverage[name] += 1
             # Which kind of source (css, label, meta, heuristic ...) each field came from: `govarchive health`
             # flags a layout change when a portal's fields move from its selectors to the fallbacks.
-            for name, source in (item.field_sources or {}).items():
-                self.crawler.stats.inc_value(f"govarchive/source/{name}/{str(source).split(':', 1)[0]}")
-        return item
+            for name, source in sources.items():
+                stats.inc_value(f"govarchive/source/{name}/{str(source).split(':', 1)[0]}")
+
+    def lost(self, writes: list[PendingWrite], reason: str) -> None:
+        """Archive callback: these writes of the run were rolled back with a failed batch."""
+        self.lost_writes.extend(writes)
+        self.write_error = reason
+        stats = self.crawler.stats
+        stats.inc_value("govarchive/write_errors")
+        stats.inc_value("govarchive/items_lost", len(writes))
+        stats.set_value("govarchive/write_error", reason)
+        logger.error("archive write failed (%s): %d item(s) of this run rolled back; the run is incomplete and "
+                     "they are fetched again next run", reason, len(writes), extra={"spider": self.crawler.spider})
 
     def record_file_outcomes(self, item: ArticleItem) -> None:
         """A failed attachment or image is a ``failures`` row (stage ``attachment``), retried through its article."""
@@ -162,7 +207,6 @@ class StorePipeline:
                                             status=removal.status, run_id=self.run_id,
                                             extra={"final_url": removal.final_url})
                 self.crawler.stats.inc_value("govarchive/removals_not_believed")
-                self.counts["items_failed"] += 1
         if self.removals and not verdict.mark:
             logger.warning("%s: %d takedown(s) not marked: %s", self.crawler.spider.name, len(self.removals),
                            verdict.reason)
@@ -173,7 +217,6 @@ class StorePipeline:
         logger.error("could not store %s: %r", item.url, exc, exc_info=exc,
                      extra={"spider": self.crawler.spider})  # counted for this portal (portal_spiders/logcount.py)
         self.store_errors += 1
-        self.counts["items_failed"] += 1
         self.crawler.stats.inc_value("govarchive/store_errors")
         assert self.archive is not None
         try:
@@ -184,16 +227,44 @@ class StorePipeline:
             logger.exception("could not record the store failure of %s either", item.url,
                              extra={"spider": self.crawler.spider})
 
+    def record_lost(self) -> None:
+        """Record what this run lost to failed writes as failures, so the next run fetches exactly those again
+        (now, or as soon as the disk takes them: :meth:`Archive.record_failures_when_possible`)."""
+        assert self.archive is not None
+        lost, self.lost_writes = self.lost_writes, []
+        records = []
+        for write in lost:
+            if write.kind == "failure":  # the page's own failure, as it was
+                note = write.note or {}
+                records.append({"url": write.url, "portal": write.portal, "stage": note.get("stage", "store"),
+                                "reason": note.get("reason", ""), "status": note.get("status"),
+                                "run_id": self.run_id, "extra": note.get("extra")})
+            else:
+                records.append({"url": write.url, "portal": write.portal, "stage": "store", "run_id": self.run_id,
+                                "reason": f"archive write failed: {self.write_error}; rolled back, fetched again "
+                                          "next run", "extra": {"lost_outcome": write.outcome}})
+        if not self.archive.record_failures_when_possible(records):
+            logger.error("could not record the %d lost item(s) yet (%s): they are written once the disk allows; "
+                         "the run is incomplete either way", len(records), self.write_error)
+        else:
+            self.counts["items_failed"] += len(records)
+
     def close_spider(self) -> None:
         """Commit the last batch (the run row is closed on ``spider_closed``)."""
         if self.archive is not None:
-            self.archive.commit()
+            with suppress(ArchiveWriteError):
+                self.archive.commit()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """Close the run row with counts, coverage, finish reason and monitor results, then the archive."""
         if self.archive is None or self.run_id is None:
             return
-        self.apply_removals(self.crawler.stats.get_stats())
+        with suppress(ArchiveWriteError):  # the removals' writes, then this run's last items: lost ones are told
+            self.apply_removals(self.crawler.stats.get_stats())
+            self.archive.commit()
+        lost_any = bool(self.lost_writes) or self.write_error is not None
+        if self.lost_writes:
+            self.record_lost()
         stats = self.crawler.stats.get_stats()
         counts = {k: self.counts.get(k, 0) for k in ("items_new", "items_updated", "items_unchanged",
                                                        "items_failed")}
@@ -209,11 +280,21 @@ class StorePipeline:
         # connect to spider_closed before pipelines do). None when spidermon is disabled.
         monitor_results = stats.get("govarchive/monitor_results")
         # Complete = nothing left behind: later incremental runs stop at the articles this run archived.
-        complete = reason == "finished" and not self.store_errors and not stats.get("govarchive/listing_errors")
+        complete = (reason == "finished" and not self.store_errors and not lost_any
+                    and not any(stats.get(f"govarchive/{key}") for key in INCOMPLETE_STATS))
         if complete:
-            self.archive.clear_listing_failures(spider.name, before_run=self.run_id)
+            try:
+                self.archive.clear_listing_failures(spider.name, before_run=self.run_id)
+            except ArchiveWriteError:
+                complete = False
         self.archive.finish_run(self.run_id, finish_reason=reason, counts=counts, coverage=coverage, stats=keep,
                                 monitor_results=monitor_results, complete=complete,
                                 cause=stats.get("govarchive/cause"))  # portal_spiders.diagnosis, in words
+        self.archive.unwatch(self.run_id)
         release_archive(self.archive)
         self.archive = None
+
+
+# Stats (``govarchive/<name>``) that make a run incomplete: a listing page failed, a redirect target was dropped,
+# requests to a host were deferred to the next run (Retry-After beyond the ceiling).
+INCOMPLETE_STATS = ("listing_errors", "redirects_dropped", "deferred")

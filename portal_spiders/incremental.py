@@ -12,7 +12,8 @@ a feed). Three modes:
   articles (listing date, or the archived publication date) are all older than the ``since`` date.
 * ``full``: read every listing page (up to the registry's ``max_pages``) and fetch every article again.
 
-``refresh_days`` re-fetches already archived articles published in the last N days, so edits are caught.
+``refresh_days`` re-fetches already archived articles published in the last N days, so edits are caught; an
+incremental walk goes on past its stop point while a listing page still shows articles of those N days.
 
 The walk only reads archive state through a lookup callable (``Archive.article_state``); it holds no connection.
 """
@@ -37,6 +38,7 @@ class _Category:
     page_size: int = 0  # most entries seen on one page of this category
     dated: int = 0  # on the current page: entries with a known date
     older: int = 0  # on the current page: entries dated before ``since``
+    recent: int = 0  # on the current page: entries dated inside the ``refresh_days`` window
 
 
 class ListingWalk:
@@ -81,8 +83,12 @@ class ListingWalk:
         published = state[1] if state else None
         if self.mode == "incremental":
             walk.streak = walk.streak + 1 if self.settled(key) else 0
-        day = self._day(listing_date) or (published[:10] if published else None)
+        day = None
+        if self.mode == "since" or self.refresh_from:  # dates only matter to these (and parsing them costs)
+            day = self._day(listing_date) or (published[:10] if published else None)
         older = False
+        if self.refresh_from and day is not None and day >= self.refresh_from:
+            walk.recent += 1
         if self.mode == "since" and day is not None:
             walk.dated += 1
             older = day < self.since.isoformat()  # type: ignore[union-attr]
@@ -97,13 +103,23 @@ class ListingWalk:
         """After a listing page of ``entries`` links: whether to read the category's next page."""
         walk = self.categories.setdefault(category, _Category())
         walk.page_size = max(walk.page_size, entries)
-        dated, older = walk.dated, walk.older
-        walk.dated = walk.older = 0
+        dated, older, recent = walk.dated, walk.older, walk.recent
+        walk.dated = walk.older = walk.recent = 0
         if self.mode == "full":
             return True
         if self.mode == "since":
             return not (dated and older == dated)
-        return walk.streak < max(1, self.stop_after or walk.page_size)
+        # refresh_days: every article of the window is re-fetched, even past the point where the walk would stop
+        return bool(recent) or walk.streak < max(1, self.stop_after or walk.page_size)
+
+    def snapshot(self, category: str) -> dict[str, int]:
+        """The category's counters, to resume the walk from elsewhere (:meth:`resume`)."""
+        return dict(vars(self.categories.setdefault(category, _Category())))
+
+    def resume(self, category: str, counters: dict[str, int]) -> None:
+        """Go on with a category from a :meth:`snapshot` (the next listing page carries it in its request)."""
+        fields = _Category.__dataclass_fields__
+        self.categories[category] = _Category(**{k: int(v) for k, v in counters.items() if k in fields})
 
     def _day(self, text: str | None) -> str | None:
         if not text:

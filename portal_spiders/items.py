@@ -38,6 +38,7 @@ class ArticleItem:
     final_url: str | None = None  # the URL after redirects
     platform: str | None = None
     field_sources: dict[str, str] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)  # {field: length before it was cut at its cap}
     content_hash: str | None = None  # set by the dedupe pipeline
     # Legal-document pages (văn bản) only: {"number", "doc_type", "issuer", "signer", "issued", "effective",
     # "status", "fields"}; archived in the `documents` table (govarchive/archive.py). None for news articles.

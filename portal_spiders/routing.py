@@ -23,6 +23,7 @@ from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from portal_spiders.interrupt import interruptible
+from portal_spiders.politeness import HostDeferred, host_pauses
 from portal_spiders.tls import PerHostTLSPolicy
 
 REPLICA_HEADER = "X-Replica-Host"
@@ -56,6 +57,8 @@ class RoutingDownloadHandler(BaseDownloadHandler):
         if not hasattr(self.inner, "_contextFactory"):
             raise RuntimeError("HTTP11DownloadHandler has no _contextFactory: update portal_spiders/tls.py")
         self.inner._contextFactory = PerHostTLSPolicy.from_settings(self.inner._contextFactory, crawler.settings)
+        self.pauses = host_pauses(crawler)  # Retry-After: the last gate before the network
+        self._crawler = crawler
         self.replica = crawler.settings.get("REPLICA_URL") or ""
         self.hosts = {h.lower() for h in crawler.settings.getlist("REPLICA_HOSTS")}
 
@@ -63,7 +66,13 @@ class RoutingDownloadHandler(BaseDownloadHandler):
         return bool(self.replica) and (not self.hosts or host in self.hosts or host.removeprefix("www.") in self.hosts)
 
     async def download_request(self, request: Request) -> Response:
-        """Fetch ``request``, through the replica when its host is routed."""
+        """Fetch ``request``, through the replica when its host is routed; never while its host is paused."""
+        try:
+            await self.pauses.wait(request.url)
+        except HostDeferred:
+            if self._crawler.stats is not None:
+                self._crawler.stats.inc_value("govarchive/deferred")
+            raise
         parts = urlsplit(request.url)
         host = (parts.hostname or "").lower()
         if not self._routed(host):

@@ -38,9 +38,12 @@ DOWNLOAD_TIMEOUT = 60
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-# Exponential backoff between retries (portal_spiders/politeness.py): 2 s, 4 s, 8 s ... capped; Retry-After wins.
+# Exponential backoff between retries (portal_spiders/politeness.py): 2 s, 4 s, 8 s ... capped.
 RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 60.0
+# A 429/503 with Retry-After pauses the whole host for the time asked, up to this ceiling (seconds); a longer
+# wait defers the host's remaining requests to the next run as recorded failures (docs/reliability.md).
+RETRY_AFTER_MAX = 600.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "portal_spiders.politeness.BackoffRetryMiddleware": 550,
@@ -53,10 +56,19 @@ DOWNLOADER_MIDDLEWARES = {
     # after "stop now" (second Ctrl-C, network down) a download fails at once instead of waiting in its host's
     # slot for the politeness delay; last in line, so requests that waited for robots.txt are caught too
     "portal_spiders.interrupt.InterruptMiddleware": 990,
+    # redirects back to a URL already requested (ASP.NET cookie ping-pong) are followed; loops become failures
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "portal_spiders.redirects.LoopAwareRedirectMiddleware": 600,
 }
-# Scrapy's 1 GiB default let a gzip bomb through; legal full texts reach ~1 MB, article pages ~340 KB.
+REDIRECT_MAX_TIMES = 10
+# Scrapy's 1 GiB default let a gzip bomb through. DOWNLOAD_MAXSIZE stays the backstop for files (attachments);
+# pages (listings, articles, feeds) are capped at GOVARCHIVE_PAGE_MAXSIZE: real article pages are < 2 MB (legal
+# full texts ~1 MB, baochinhphu ~340 KB), and a page over the cap is recorded as a failure with its size. Sitemaps
+# may be 50 MB uncompressed (sitemaps.org). Memory bound: docs/reliability.md.
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+GOVARCHIVE_PAGE_MAXSIZE = 4 * 1024 * 1024
+GOVARCHIVE_SITEMAP_MAXSIZE = 50 * 1024 * 1024
 CONCURRENT_ITEMS = 10  # measured +25-32% items/s against the default 100 on a parsing spider
 COOKIES_ENABLED = True  # ASP.NET postback pagers need the session cookie
 TELNETCONSOLE_ENABLED = False
@@ -152,3 +164,21 @@ ADDRESS_GUARD_ENABLED = True
 # REMOVAL_MAX_SHARE of those it fetched, look removed at once marks none of them (an outage, not a takedown).
 REMOVAL_MAX_SHARE = 0.5
 REMOVAL_MIN_FOR_SHARE = 5
+
+# Scale-out (docs/scale.md): `-s GOVARCHIVE_CLUSTER=redis://host:6379/0` (or `govarchive worker`) makes this crawl a
+# worker of its portal's cluster run: shared Redis frontier with leases, items to Redis; `govarchive archiver` runs
+# the GOVARCHIVE_ARCHIVER_PIPELINES and writes the archive. The add-on does nothing without the setting.
+ADDONS = {"govarchive.cluster.addon.ClusterAddon": 0}
+GOVARCHIVE_CLUSTER = ""
+GOVARCHIVE_CLUSTER_PREFIX = "govarchive"  # Redis key prefix (several clusters can share one Redis)
+GOVARCHIVE_CLUSTER_HEARTBEAT = 2.0  # seconds between a worker's heartbeats
+GOVARCHIVE_CLUSTER_LEASE_TTL = 15.0  # a worker silent this long is dead: its leased requests go back to the queue
+GOVARCHIVE_CLUSTER_WAIT = 600.0  # how long a worker waits for the archiver to open its run
+GOVARCHIVE_ARCHIVER_BATCH = 50  # stream entries per archiver transaction
+GOVARCHIVE_ARCHIVER_PIPELINES = [  # run by the archiver; every other pipeline runs on the workers
+    "pipelines.normalize.NormalizePipeline",
+    "pipelines.validate.ValidatePipeline",
+    "pipelines.dedupe.DedupePipeline",
+    "pipelines.files.ArchiveFilesPipeline",  # the files store and its rows live beside the archive
+    "pipelines.store.StorePipeline",
+]

@@ -6,6 +6,12 @@ tracking parameters, no trailing slash, and case-folded paths on SharePoint host
 case-insensitive). Parameters that identify content (``ItemID``, ``id``, ``docid``, bvhttdl.gov.vn's ``url``
 ...) are kept with their names as written, and query values are never trimmed or re-padded: yenbai.gov.vn
 carries space-padded list names inside its query string, and the padding is part of the address.
+
+Session ids never identify an article: Java's ``;jsessionid=`` path parameter (Liferay), ASP.NET's cookieless
+``/(S(…))/`` path segment and ``PHPSESSID``/``JSESSIONID`` query parameters go. On SharePoint (case-insensitive
+hosts) query names are case-insensitive too, so SharePoint's own names take one spelling (``itemid`` →
+``ItemID``), and ``Source`` (the page to return to after a form) goes; on any host a ``source`` whose value is
+a URL or a path is a return address, not content, and goes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ TRACKING_PARAMS = frozenset({
     "share", "_afrloop", "_afrwindowmode", "_afrwindowid", "adf-window-id", "_adf.ctrl-state",
 })
 TRACKING_PREFIXES = ("utm_",)
+SESSION_PARAMS = frozenset({"phpsessid", "jsessionid", "aspsessionid", "sessionid", "cfid", "cftoken"})
+# SharePoint's query names, in the spelling the archive keeps (hosts with case-insensitive paths only).
+SHAREPOINT_PARAMS = {name.lower(): name for name in ("ItemID", "ID", "List", "RootFolder", "PageIndex")}
+_PATH_SESSION = re.compile(r";jsessionid=[^/?#;]*|/\([A-Z]\([A-Za-z0-9]{10,}\)\)(?=/)", re.I)
+_RETURN_ADDRESS = re.compile(r"^(?:https?:|/|%2f)", re.I)
 
 # The scheme is dropped from identity below, so either default port is "no port".
 DEFAULT_PORTS = frozenset({80, 443})
@@ -29,9 +40,11 @@ DEFAULT_PORTS = frozenset({80, 443})
 _ENCODED_SLASH = re.compile("%2f", re.I)
 
 
-def _is_tracking(name: str) -> bool:
+def _is_tracking(name: str, value: str = "", *, sharepoint: bool = False) -> bool:
     lowered = name.lower()
-    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+    if lowered == "source" and (sharepoint or _RETURN_ADDRESS.match(value.strip())):
+        return True
+    return lowered in TRACKING_PARAMS or lowered in SESSION_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
 def _fold_path(path: str) -> str:
@@ -54,12 +67,14 @@ def canonical_url(url: str, *, case_insensitive_path: bool = False) -> str:
     netloc = host
     if parts.port and parts.port not in DEFAULT_PORTS:
         netloc = f"{host}:{parts.port}"
-    path = parts.path or "/"
+    path = _PATH_SESSION.sub("", parts.path) or "/"
     if case_insensitive_path:
         path = _fold_path(path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    query = [(SHAREPOINT_PARAMS.get(k.lower(), k) if case_insensitive_path else k, v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _is_tracking(k, v, sharepoint=case_insensitive_path)]
     rebuilt = urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
     # https and http serve the same article on every portal we know; identity ignores the scheme.
     canon = canonicalize_url(rebuilt, keep_fragments=False)

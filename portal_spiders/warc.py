@@ -446,6 +446,11 @@ class WarcCaptureMiddleware:
         """Drop archive pointers into bytes a recovery removed (only possible after a power cut)."""
         from govarchive.archive import Archive
 
+        if self.crawler.settings.get("GOVARCHIVE_CLUSTER"):  # a cluster worker never opens the archive
+            logger.error("WARC recovery cut %s: pointers into the cut part stay in the archive (docs/scale.md)",
+                         ", ".join(str(r.path) for r in cut))
+            return
+
         with Archive(self.archive_db) as archive:
             for rec in cut:
                 ref = rec.path.resolve()

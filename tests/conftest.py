@@ -54,9 +54,12 @@ def replica() -> Iterator[object]:
 
 
 def run_crawl(slug: str, db: Path, replica_url: str, *args: str, timeout: int = 300,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``scrapy crawl <slug>`` against the replica, in a subprocess (Twisted reactors don't restart)."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", slug, "-s", f"ARCHIVE_DB={db}", "-s", f"REPLICA_URL={replica_url}",
+              env: dict[str, str] | None = None, python: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl <slug>`` against the replica, in a subprocess (Twisted reactors don't restart).
+
+    ``python`` replaces the interpreter command (a wrapper measuring the crawl, say)."""
+    cmd = [*(python or [sys.executable]), "-m", "scrapy", "crawl", slug, "-s", f"ARCHIVE_DB={db}",
+           "-s", f"REPLICA_URL={replica_url}",
            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "RETRY_BACKOFF_BASE=0",
            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
            "-s", "LOG_LEVEL=INFO", *args]
@@ -89,3 +92,12 @@ def open_store_pipeline(db: Path, slug: str = "laichau-dcs", settings: dict[str,
 def crawl():
     """The :func:`run_crawl` helper as a fixture."""
     return run_crawl
+
+
+@pytest.fixture
+def redis_server() -> Iterator[object]:
+    """A throw-away ``redis-server`` on a free 127.0.0.1 port (Debian package; ``make setup`` installs it)."""
+    from govarchive.cluster.redis_server import RedisServer
+
+    with RedisServer() as server:
+        yield server

@@ -149,12 +149,16 @@ def check_input(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
 
     Raises :class:`BadInput` with the one line to show.
     """
+    from govarchive.archive import refuse_archive_output
     from govarchive.checks import check_scrapy_settings
     from portal_spiders.spider_args import parse_spider_args
 
     spider_args = dict(args.spider_args)
     parse_spider_args(spider_args)
     check_scrapy_settings(settings, dict(args.settings))
+    for option, path in (("--log-file", args.log_file), ("-s LOG_FILE", dict(args.settings).get("LOG_FILE"))):
+        if path:  # never the archive (or its -wal/-shm/lock) under any name
+            refuse_archive_output(args.db, path, option=option)  # ArchiveError: one line, exit 2
     if args.log_file:
         check_log_file(args.log_file)
     if args.replica and not args.replica.startswith(("http://", "https://")):
@@ -215,10 +219,14 @@ def _json_dict(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def judge(slug: str, run: dict[str, Any] | None, *, max_failed_share: float) -> PortalOutcome:
-    """A portal's outcome from its run row (``None``: the run never started)."""
+def judge(slug: str, run: dict[str, Any] | None, *, max_failed_share: float,
+          stats: dict[str, Any] | None = None) -> PortalOutcome:
+    """A portal's outcome from its run row (``None``: the run never started) and the crawler's final ``stats``
+    (which still tell a failed archive write when the run row itself could not be written)."""
+    from govarchive.commands.health import reliability_problems
+
     if run is None:
-        return PortalOutcome(slug, problems=["did not start (see the log)"])
+        return PortalOutcome(slug, problems=["did not start (see the log)", *reliability_problems(stats or {})])
     out = PortalOutcome(
         slug, finish_reason=run["finish_reason"], pages=run["responses"] or 0, new=run["items_new"] or 0,
         updated=run["items_updated"] or 0, unchanged=run["items_unchanged"] or 0, failed=run["items_failed"] or 0,
@@ -227,9 +235,11 @@ def judge(slug: str, run: dict[str, Any] | None, *, max_failed_share: float) -> 
         return out
     out.monitors_failed = failed_checks(_json_dict(run.get("monitor_results")))
     # An incremental run skips articles archived before; those still prove the listings work.
-    skipped = int(_json_dict(run.get("stats")).get("govarchive/articles_skipped_known", 0))
+    run_stats = _json_dict(run.get("stats"))
+    skipped = int(run_stats.get("govarchive/articles_skipped_known", 0))
     if out.finish_reason != "finished":
         out.problems.append(f"finish reason {out.finish_reason or 'none (killed?)'}")
+    out.problems.extend(reliability_problems(run_stats if run.get("finished_at") else (stats or run_stats)))
     if out.articles == 0 and not skipped:
         out.problems.append("no articles")
     total = out.articles + out.failed
@@ -429,15 +439,16 @@ def run(args: argparse.Namespace) -> int:
                                **({"say": progress.say} if interactive else {}))
         if interactive:
             with progress.live:
-                session.run()
+                final = session.run()
         else:
-            session.run()
+            final = session.run()
         max_failed_share = settings.getfloat("GOVARCHIVE_MAX_FAILED_SHARE", 0.2)
         with Archive(db) as archive:
             outcomes = []
             for slug in slugs:
                 runs = [r for r in archive.runs(slug, limit=1) if r["id"] > last_id]
-                outcomes.append(judge(slug, runs[0] if runs else None, max_failed_share=max_failed_share))
+                outcomes.append(judge(slug, runs[0] if runs else None, max_failed_share=max_failed_share,
+                                      stats=final.get(slug)))
     finally:
         release_lock(db)
     print_summary(outcomes, interactive=interactive)

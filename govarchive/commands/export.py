@@ -37,13 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.archive import Archive
+    from govarchive.archive import Archive, refuse_archive_output
     from govarchive.commands._query import check_portals, open_searchable
     from govarchive.search import expressions, filters_from_args, parse_query
 
     fmt = "csv" if args.excel else args.format
     to_stdout = args.output in (None, "-")
     if not to_stdout:
+        # never the archive (or its -wal/-shm/lock) under any name: ArchiveError, reported by govarchive.cli.main
+        refuse_archive_output(args.db, args.output)
         check_output_path(args.output, "--output")  # before any work: a missing directory, a directory...
     open_ended_until(args)
     expression = None

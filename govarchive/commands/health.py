@@ -221,11 +221,30 @@ def assess(latest: dict[str, Any], history: list[dict[str, Any]], *, now: dateti
             problems.append(f"error spike: {failed} failed pages (median {past_failed:g})")
     problems.extend(_sparse_listings(latest))
     problems.extend(failed_checks(_json_field(latest, "monitor_results")))
+    problems.extend(reliability_problems(_json_field(latest, "stats")))
     if started is not None and (now - started).total_seconds() > stale_days * 86400:
         problems.append(f"not crawled for {(now - started).total_seconds() / 86400:.1f} days")
     if problems and report.cause and report.cause not in problems:
         problems.insert(0, report.cause)
     return report
+
+
+def reliability_problems(stats: dict[str, Any]) -> list[str]:
+    """What a run's stats say it lost or could not reach (docs/reliability.md), in plain words."""
+    problems = []
+    if stats.get("govarchive/write_errors") or stats.get("govarchive/items_lost"):
+        problems.append(f"archive write failed: {stats.get('govarchive/write_error') or 'unknown error'}; "
+                        f"{int(stats.get('govarchive/items_lost') or 0)} item(s) rolled back and left for the next "
+                        "run (run incomplete)")
+    if stats.get("govarchive/pager_not_followed"):
+        problems.append(f"{int(stats['govarchive/pager_not_followed'])} listing(s) show a pager but only page 1 was "
+                        "read: pagination not followed")
+    if stats.get("govarchive/deferred"):
+        problems.append(f"{int(stats['govarchive/deferred'])} request(s) deferred to the next run: the host asked to "
+                        "wait longer than RETRY_AFTER_MAX (Retry-After)")
+    if stats.get("govarchive/redirects_dropped"):
+        problems.append(f"{int(stats['govarchive/redirects_dropped'])} redirect target(s) dropped (run incomplete)")
+    return problems
 
 
 def _running(report: PortalHealth, crawl: Any) -> None:
@@ -326,7 +345,7 @@ def _fail(args: argparse.Namespace, message: str, *, tell: bool = True) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Print the health report; 1 when any portal has a problem, 2 when health itself failed."""
-    from govarchive.archive import Archive, ArchiveError
+    from govarchive.archive import Archive, ArchiveError, refuse_archive_output
     from govarchive.checks import BadInput, atomic_output, check_output_path
     from govarchive.locking import running_crawl
 
@@ -339,6 +358,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(args, str(exc), tell=False)
     try:
         if args.json_file:
+            refuse_archive_output(args.db, args.json_file, option="--json")  # never the archive, under any name
             check_output_path(args.json_file, "--json")
         archive = Archive.open_existing(args.db)
         with archive:

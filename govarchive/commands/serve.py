@@ -104,7 +104,16 @@ def run(args: argparse.Namespace) -> int:
 
     db_path = Path(args.db)
     try:
-        open_searchable(db_path).close()  # builds a missing or stale full-text index first, or says what to run
+        # builds a missing or stale full-text index first, or says what to run
+        archive = open_searchable(db_path)
+        # A read-only directory without a -wal: Datasette's ?mode=ro cannot open it either (no -shm), so serve
+        # the file as the immutable snapshot it is (govarchive.archive.Archive._connect_readonly).
+        snapshot = archive.immutable
+        archive.close()
+        if snapshot and not args.immutable:
+            print(f"{db_path} is in a directory you cannot write: serving it as an immutable snapshot "
+                  "(restart serve to see later crawls)", file=sys.stderr)
+            args.immutable = True
     except ArchiveError as exc:
         print(f"govarchive: error: {exc}", file=sys.stderr)
         return 2

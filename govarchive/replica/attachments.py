@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from functools import cache
@@ -28,13 +29,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _stable_zip(data: bytes) -> bytes:
-    """The same zip with every entry dated :data:`FIXED` (python-docx/openpyxl stamp the current time)."""
+    """The same zip with every entry dated :data:`FIXED` (python-docx/openpyxl stamp the current time), and the
+    document's modification date too (openpyxl sets it to the time of saving, whatever the workbook says)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED.timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                 rb"\g<1>" + FIXED.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", content)
+            dst.writestr(entry, content)
     return out.getvalue()
 
 

@@ -109,11 +109,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("POST", self.rfile.read(length) if length else b"")
 
     def _serve(self, method: str, body: bytes) -> None:
-        state = self.server.state
+        key, reply = self.reply_for(method, body)
+        with self.server.state.lock:
+            self.server.state.log.append((method, key, reply.status))
+        self.send_reply(method, reply)
+
+    def request_key(self) -> tuple[str, str]:
+        """``(host, "host/path?query")`` of the request, the host without ``www.``."""
         host = (self.headers.get("X-Replica-Host") or self.headers.get("Host") or "").split(":")[0].lower()
         host = host.removeprefix("www.")
         parts = urlsplit(self.path)
-        key_full = f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+        return host, f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+    def reply_for(self, method: str, body: bytes) -> tuple[str, Reply]:
+        """The replica's reply to this request (an injected fault, the site's page, or a 404)."""
+        state = self.server.state
+        host, key_full = self.request_key()
+        parts = urlsplit(self.path)
         reply = None
         with state.lock:
             fault = state.faults.get(key_full) or state.faults.get(f"{host}{parts.path}") or state.faults.get(host)
@@ -134,8 +146,10 @@ class _Handler(BaseHTTPRequestHandler):
                         404, b"<html><body><h1>404 - Not Found</h1></body></html>")
                 except Exception as exc:  # a replica bug must show up as a 500, not a hung socket
                     reply = Reply(500, f"replica error: {exc!r}".encode())
-        with state.lock:
-            state.log.append((method, key_full, reply.status))
+        return key_full, reply
+
+    def send_reply(self, method: str, reply: Reply) -> None:
+        """Write ``reply`` (headers, then the body unless HEAD)."""
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -158,9 +172,12 @@ class ReplicaServer:
     ...     print(replica.url)
     """
 
+    handler: type[BaseHTTPRequestHandler] = _Handler
+    server_class: type[_Server] = _Server
+
     def __init__(self, state: ReplicaState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state or ReplicaState.from_registry()
-        self._server = _Server((host, port), _Handler)
+        self._server = self.server_class((host, port), self.handler)
         self._server.state = self.state
         self._thread: threading.Thread | None = None
 

@@ -59,6 +59,8 @@ class Command(ScrapyCrawlCommand):
                 raise BadInput("name one portal: scrapy crawl <portal> (see `scrapy list`)")
             if args[0] not in default_registry():
                 raise BadInput(f"unknown portal {args[0]!r} (see `scrapy list`)")
+            if self.settings.get("GOVARCHIVE_CLUSTER"):  # a cluster worker: the archiver checks and locks the archive
+                return
             default = "ARCHIVE_DB" not in overrides and not os.environ.get("GOVARCHIVE_DB")
             db = check_archive_path(self.settings["ARCHIVE_DB"], create=True, default=default, what="ARCHIVE_DB")
             if db.exists() and db.stat().st_size:  # replica and real runs never share an archive
@@ -77,4 +79,5 @@ class Command(ScrapyCrawlCommand):
         try:
             super().run(args, opts)
         finally:
-            release_lock(self.settings["ARCHIVE_DB"])
+            if not self.settings.get("GOVARCHIVE_CLUSTER"):
+                release_lock(self.settings["ARCHIVE_DB"])

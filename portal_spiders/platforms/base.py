@@ -17,20 +17,25 @@ such as SharePoint's "Sign In" can never leak into a field.
 from __future__ import annotations
 
 import copy
+import html as html_lib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
 from form2request import form2request
+from lxml import etree
 from lxml_html_clean import Cleaner
 from parsel import Selector
 from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 from w3lib.url import safe_url_string
 
 from portal_spiders.dates import parse_date_info
@@ -76,27 +81,24 @@ def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlE
     root = lxml.html.document_fromstring(html or "<html></html>")
     for node in root.xpath("//comment() | //processing-instruction()"):
         _drop(node)
-    selectors = (*ALWAYS_REMOVE, *CHROME_SELECTORS, *extra_remove)
-    sel = Selector(root=root, type="html")
+    remove_matching(root, ALWAYS_REMOVE)
+    # Chrome goes in a second pass, so the page's text that _keeps_content compares with has no scripts in it.
     page_chars: list[int] = []
-    for css in selectors:
-        for node in sel.css(css):
-            if node.root.tag in SECTION_CHROME and _keeps_content(node.root, css, root, page_chars):
-                continue
-            _drop(node.root)
+    remove_matching(root, (*CHROME_SELECTORS, *extra_remove),
+                    keep=lambda node: node.tag in SECTION_CHROME and _keeps_content(node, root, page_chars))
     for node in root.xpath("//*[@style]"):
         if HIDDEN_STYLE.search(node.get("style", "")):
             _drop(node)
     return root
 
 
-def _keeps_content(node: Any, css: str, root: Any, page_chars: list[int]) -> bool:
-    """Whether a chrome element matched by ``css`` must stay: it is an article's own, or it swallowed the page.
+def _keeps_content(node: Any, root: Any, page_chars: list[int]) -> bool:
+    """Whether a chrome element must stay: it is an article's own, or it swallowed the page.
 
-    A bare ``header``/``footer`` inside an ``<article>`` is that article's (HTML5 sectioning): it holds the date,
+    A ``header``/``footer`` inside an ``<article>`` is that article's (HTML5 sectioning): it holds the date,
     byline or tags. An element holding most of the page's text is a parse artifact (see ``SECTION_CHROME``).
     """
-    if css in {"header", "footer"} and any(a.tag == "article" for a in node.iterancestors()):
+    if node.tag in {"header", "footer"} and any(a.tag == "article" for a in node.iterancestors()):
         return True
     if not page_chars:
         page_chars.append(len("".join(root.text_content().split())))
@@ -112,6 +114,237 @@ def same_text(a: str | None, b: str | None) -> bool:
 
 def _unless_same(value: Any, other: str | None) -> Any:
     return None if isinstance(value, str) and same_text(value, other) else value
+
+
+def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
+                    keep: Callable[[Any], bool] | None = None) -> None:
+    """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay)."""
+    for node in select_all(root, selectors):
+        if keep is None or not keep(node):
+            _drop(node)
+
+
+# -- linear CSS for big pages -----------------------------------------------------------------------------------
+# libxml2 evaluates a chain of descendant steps (`.item h3 a` -> .../descendant::h3/descendant::a) in time that grows
+# with the square of the matches on a listing-sized page. Listing selectors are such chains, so they are matched
+# here right to left instead: the elements the last compound names, then their ancestors (linear).
+
+_COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][\w-]*|\*)?(?P<rest>(?:[#.][\w-]+|\[[^\]]*\])*)$")
+_ATTRIBUTE = re.compile(r"""^\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:"([^"]*)"|'([^']*)'|([^\]\s"']*)))?\s*\]$""")
+_CHAIN_TOKEN = re.compile(r"\s*>\s*|\s+")
+
+
+@dataclass(frozen=True)
+class _Compound:
+    tag: str | None
+    ident: str | None
+    classes: frozenset[str]
+    attributes: tuple[tuple[str, str | None, str], ...]
+
+    def matches(self, el: Any) -> bool:
+        if self.tag is not None and el.tag != self.tag:
+            return False
+        if self.ident is not None and el.get("id") != self.ident:
+            return False
+        if self.classes and not self.classes.issubset((el.get("class") or "").split()):
+            return False
+        for name, op, value in self.attributes:
+            got = el.get(name)
+            if got is None or not _attribute_ok(got, op, value):
+                return False
+        return True
+
+
+def _attribute_ok(got: str, op: str | None, value: str) -> bool:
+    if op is None:
+        return True
+    if op == "=":
+        return got == value
+    if op == "~=":
+        return value in got.split()
+    if op == "*=":
+        return bool(value) and value in got
+    if op == "^=":
+        return bool(value) and got.startswith(value)
+    if op == "$=":
+        return bool(value) and got.endswith(value)
+    return got == value or got.startswith(value + "-")  # |=
+
+
+def _compound(text: str) -> _Compound | None:
+    m = _COMPOUND.match(text)
+    if m is None or not text:
+        return None
+    tag = m.group("tag")
+    ident, classes, attributes = None, set(), []
+    for part in re.findall(r"[#.][\w-]+|\[[^\]]*\]", m.group("rest")):
+        if part[0] == "#":
+            ident = part[1:]
+        elif part[0] == ".":
+            classes.add(part[1:])
+        else:
+            a = _ATTRIBUTE.match(part)
+            if a is None:
+                return None
+            value = next((v for v in a.groups()[2:] if v is not None), "")
+            attributes.append((a.group(1).lower(), a.group(2), value))
+    return _Compound(None if tag in (None, "*") else tag.lower(), ident, frozenset(classes), tuple(attributes))
+
+
+@lru_cache(maxsize=512)
+def _chain(css: str) -> tuple[tuple[_Compound, ...], tuple[str, ...]] | None:
+    """``css`` as compounds joined by descendant/child combinators, or None when it needs the CSS engine."""
+    css = css.strip()
+    if not css or "," in css or any(ch in css for ch in ":+~()"):
+        return None  # groups are split by css_select; pseudo-classes and sibling combinators go to parsel
+    parts, combinators = [], []
+    pos = 0
+    for m in _CHAIN_TOKEN.finditer(css):
+        if "[" in css[:m.start()] and css[:m.start()].count("[") > css[:m.start()].count("]"):
+            continue  # whitespace inside an attribute test
+        parts.append(css[pos:m.start()])
+        combinators.append(">" if ">" in m.group(0) else " ")
+        pos = m.end()
+    parts.append(css[pos:])
+    compounds = [_compound(p) for p in parts]
+    if any(c is None for c in compounds):
+        return None
+    return tuple(compounds), tuple(combinators)  # type: ignore[arg-type]
+
+
+def _chain_matches(el: Any, compounds: tuple[_Compound, ...], combinators: tuple[str, ...], k: int,
+                   scope: Any) -> bool:
+    """Whether ``el`` (matching compounds[k + 1]) has the ancestors compounds[..k] asks for, inside ``scope``."""
+    if k < 0:
+        return True
+    if el is scope:
+        return False
+    if combinators[k] == ">":
+        parent = el.getparent()
+        return parent is not None and compounds[k].matches(parent) and \
+            _chain_matches(parent, compounds, combinators, k - 1, scope)
+    for ancestor in el.iterancestors():
+        if compounds[k].matches(ancestor) and _chain_matches(ancestor, compounds, combinators, k - 1, scope):
+            return True
+        if ancestor is scope:
+            break
+    return False
+
+
+def css_select(scope: Any, css: str) -> list[Any]:
+    """Elements (lxml) matching ``css`` inside ``scope`` (an lxml element or a parsel selector), in document order.
+
+    Descendant and child chains of tags, ids, classes and attribute tests (and groups of them ending in tags) are
+    matched in linear time (see above); any other CSS (pseudo-classes, sibling combinators) goes to parsel.
+    """
+    root = getattr(scope, "root", scope)
+    chains = [_chain(part) for part in css.split(",")] if "," in css else [_chain(css)]
+    if any(chain is None for chain in chains) or (len(chains) > 1 and any(c[0][-1].tag is None for c in chains)):
+        return [node.root for node in Selector(root=root, type="html").css(css)]
+    if len(chains) > 1:  # a group: one walk over the tags its chains end in keeps document order
+        tags = {c[0][-1].tag for c in chains}
+        return [el for el in root.iter(*tags) if any(
+            c[0][-1].matches(el) and _chain_matches(el, c[0], c[1], len(c[0]) - 2, root) for c in chains)]
+    compounds, combinators = chains[0]  # type: ignore[misc]
+    last = compounds[-1]
+    if last.tag is not None:
+        candidates: Iterable[Any] = root.iter(last.tag)
+    elif last.classes:
+        candidates = _CLASSED(root)
+    elif last.ident is not None:
+        candidates = _WITH_ID(root)
+    else:
+        candidates = (el for el in root.iter() if isinstance(el.tag, str))
+    return [el for el in candidates
+            if last.matches(el) and _chain_matches(el, compounds, combinators, len(compounds) - 2, root)]
+
+
+_CLASS_CONTAINS = re.compile(r"^\[class\*=[\"']?(?P<part>[\w-]+)[\"']?\]$")
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """CSS selectors split for one walk of the tree: tag names, ids, class sets and ``[class*=x]`` are matched from
+    indexes, the rest (other attribute tests, combinators) by CSS one by one."""
+
+    tags: frozenset[str]
+    ids: dict[str, tuple[str | None, ...]]  # id -> tags it must have (None: any)
+    classes: dict[str, tuple[tuple[str | None, frozenset[str]], ...]]  # a class -> (tag, every class it needs)
+    class_parts: tuple[str, ...]  # [class*=part]
+    prefilter: re.Pattern[str] | None  # matches a class attribute that may satisfy one of the above
+    others: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _matcher(selectors: tuple[str, ...]) -> _Matcher:
+    tags: set[str] = set()
+    ids: dict[str, list[str | None]] = {}
+    classes: dict[str, list[tuple[str | None, frozenset[str]]]] = {}
+    parts_wanted: list[str] = []
+    others: list[str] = []
+    for group in selectors:
+        for css in (part.strip() for part in (group.split(",") if not re.search(r"[('\"]", group) else [group])):
+            contains = _CLASS_CONTAINS.match(css)
+            compound = _compound(css) if css and not contains else None
+            if contains:
+                parts_wanted.append(contains.group("part"))
+            elif compound is None or compound.attributes:
+                if css:
+                    others.append(css)
+            elif compound.ident is None and not compound.classes and compound.tag:
+                tags.add(compound.tag)
+            elif compound.ident is not None and not compound.classes:
+                ids.setdefault(compound.ident, []).append(compound.tag)
+            elif compound.classes and compound.ident is None:
+                classes.setdefault(min(compound.classes), []).append((compound.tag, compound.classes))
+            else:
+                others.append(css)
+    words = "|".join(re.escape(c) for c in classes)
+    parts_rx = "|".join(re.escape(c) for c in parts_wanted)
+    prefilter = "|".join(x for x in ((rf"(?:^|\s)(?:{words})(?:\s|$)" if words else ""), parts_rx) if x)
+    return _Matcher(frozenset(tags), {k: tuple(v) for k, v in ids.items()},
+                    {k: tuple(v) for k, v in classes.items()}, tuple(parts_wanted),
+                    re.compile(prefilter) if prefilter else None, tuple(others))
+
+
+def select_all(root: Any, selectors: Iterable[str]) -> list[Any]:
+    """Elements matching any of the CSS ``selectors``, each once.
+
+    The tree is walked a constant number of times whatever the number of selectors (tags, then elements with an
+    id, then elements with a class), instead of once per selector (clean_dom alone has about 40). Selectors with
+    other attribute tests or combinators are few and go through :func:`css_select`.
+    """
+    matcher = _matcher(tuple(selectors))
+    found: dict[Any, None] = {}
+    if matcher.tags:
+        found.update(dict.fromkeys(root.iter(*matcher.tags)))
+    if matcher.ids:
+        for el in _WITH_ID(root):
+            wanted = matcher.ids.get(el.get("id", ""))
+            if wanted and (None in wanted or el.tag in wanted):
+                found.setdefault(el, None)
+    if matcher.prefilter is not None:
+        search = matcher.prefilter.search
+        for el in _CLASSED(root):
+            value = el.get("class", "")
+            if not search(value):
+                continue
+            if any(part in value for part in matcher.class_parts):
+                found.setdefault(el, None)
+                continue
+            tokens = value.split()
+            for token in tokens:
+                for tag, required in matcher.classes.get(token, ()):
+                    if (tag is None or el.tag == tag) and required.issubset(tokens):
+                        found.setdefault(el, None)
+    for css in matcher.others:
+        for node in css_select(root, css):
+            found.setdefault(node, None)
+    return list(found)
+
+
+_CLASSED = etree.XPath("descendant-or-self::*[@class]")
+_WITH_ID = etree.XPath("descendant-or-self::*[@id]")
 
 
 def _drop(node: Any) -> None:
@@ -182,6 +415,7 @@ class ListingPage:
     entries: list[ListingEntry] = field(default_factory=list)
     next_requests: list[Request] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)  # feeds the page advertises (generic autodiscovery)
+    pager_shown: bool = False  # the page shows a pager offering a later page (whether or not it was followed)
     article_links: int = 0
 
 
@@ -316,11 +550,22 @@ class Platform:
     # -- listing -----------------------------------------------------------------------------------------
 
     def parse_listing(self, response: TextResponse) -> ListingPage:
-        """Article links of a listing page, newest first, plus requests for the next page(s)."""
-        root = clean_dom(response.text, extra_remove=self._removals_for_listing())
+        """Article links of a listing page, newest first, plus requests for the next page(s).
+
+        Pagers are looked for before the platform's listing removals (menus, ``<nav>``, headers) are applied:
+        Drupal and WordPress put their pager inside ``<nav>``. Linear in the size of the page.
+        """
+        response, _note = checked_encoding(response)
+        root = clean_dom(response.text)
         sel = Selector(root=root, type="html")
+        try:
+            next_requests = list(self.next_page_requests(response, sel))
+            shown = bool(next_requests) or self.pager_shown(response, sel)
+        finally:
+            self._candidates = None
+        remove_matching(root, self._removals_for_listing())
         entries = self.listing_entries(response, sel)
-        return ListingPage(entries=entries, next_requests=list(self.next_page_requests(response, sel)),
+        return ListingPage(entries=entries, next_requests=next_requests, pager_shown=shown,
                            article_links=self.count_article_links(response, sel))
 
     def _removals_for_listing(self) -> tuple[str, ...]:
@@ -330,14 +575,15 @@ class Platform:
         """Links to articles on a listing page."""
         seen: dict[str, ListingEntry] = {}
         for css in self.selectors["listing_links"]:
-            for a in sel.css(css):
-                href = (a.attrib.get("href") or "").strip()
+            for a in css_select(sel, css):
+                href = (a.get("href") or "").strip()
                 if not href or href.startswith(("javascript:", "#", "mailto:")):
                     continue
                 url = response.urljoin(href)
                 if url not in seen:
-                    seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None,
-                                             published=self._listing_date(a))
+                    seen[url] = ListingEntry(url=url, title=inline_text(a) or None, published=self._listing_date(a))
+                elif not seen[url].title:  # an image link first, then the title link to the same article
+                    seen[url].title = inline_text(a) or None
             if seen:
                 break
         if not seen and self.article_url_patterns:
@@ -347,31 +593,75 @@ class Platform:
                     seen[url] = ListingEntry(url=url, title=inline_text(a.root) or None)
         return list(seen.values())
 
-    def _listing_date(self, link: Selector) -> str | None:
-        node = link.root
+    def _listing_date(self, link: Selector | Any) -> str | None:
+        """The date printed beside a listing link, in its item's container (up to 3 levels up).
+
+        Bounded work per link, so a listing of 20,000 links stays linear: a container holding several items
+        (more than :data:`ITEM_LINKS` links) is never read, and at most :data:`ITEM_CHARS` of text per level.
+        ``link`` is a parsel selector or an lxml element.
+        """
+        node = getattr(link, "root", link)
         for _ in range(3):
             node = node.getparent()
-            if node is None:
+            if node is None or more_links_than(node, ITEM_LINKS):
                 return None
-            text = inline_text(node)
+            text = " ".join(_bounded_text(node, ITEM_CHARS).split())
             m = DATE_HINT.search(text)
             if m:
-                return text[max(0, m.start() - 6): m.end() + 8].strip()
+                return clean_text(text[max(0, m.start() - 6): m.end() + 8])
         return None
 
-    NEXT_LABELS: ClassVar[frozenset[str]] = frozenset(
-        {"tiếp", "tiếp theo", "trang sau", "sau", "»", "›", ">", "next", "tiếp »", "trang tiếp"})
-
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
-        """Requests for the following listing page: next links, numbered pages or ASP.NET postbacks."""
-        candidates = [a for css in self.selectors["next_page"] for a in sel.css(css)]
-        # Text-labelled next links ("Tiếp", "Sau", "»", "Next") after the selectors.
-        candidates += [a for a in sel.css("a") if inline_text(a.root).lower() in self.NEXT_LABELS]
-        for a in candidates:
-            request = self._next_request(response, (a.attrib.get("href") or "").strip())
-            if request is not None:
+        """The request for the following listing page: the first usable link of :meth:`next_candidates`
+        (real links, or ASP.NET postbacks replayed as form POSTs), never the page itself."""
+        here = canonical_url(response.url)
+        for href in self.next_candidates(response, sel):
+            request = self._next_request(response, href)
+            if request is not None and (request.method != "GET" or canonical_url(request.url) != here):
                 yield request
                 return
+
+    _candidates: tuple[Any, list[str], Iterator[str]] | None = None  # the page being parsed (parse_listing)
+
+    def next_candidates(self, response: TextResponse, sel: Selector) -> Iterator[str]:
+        """Next-page hrefs, most specific first: the platform's selectors, ``rel=next`` (links and ``<link>``),
+        then inside pager containers (``<nav>``, ``ul.pagination``, ``.pager`` ...) a next label or the number
+        after the current page, then a next label ("Trang sau", "Tiếp", "»" ...) anywhere.
+
+        Lazy, and remembered while one page is parsed: finding the next page and telling whether a pager shows
+        read the page once, and only as far as needed."""
+        if self._candidates is None or self._candidates[0] is not sel.root:
+            self._candidates = (sel.root, [], self._next_candidates(response, sel))
+        _root, seen, rest = self._candidates
+        yield from list(seen)
+        for href in rest:
+            seen.append(href)
+            yield href
+
+    def _next_candidates(self, response: TextResponse, sel: Selector) -> Iterator[str]:
+        for css in (*self.selectors["next_page"], "a[rel~=next]"):
+            for a in css_select(sel, css):
+                yield (a.get("href") or "").strip()
+        head = HEAD_LINK_NEXT.search(response.text, 0, _head_end(response.text))
+        href = HREF_ATTR.search(head.group(0)) if head else None
+        if href:
+            yield html_lib.unescape(next(g for g in href.groups() if g is not None)).strip()
+        for container in pager_containers(sel):
+            for a in container.iter("a"):
+                if is_next_link(a):
+                    yield (a.get("href") or "").strip()
+            numbered = next_numbered_link(container)
+            if numbered is not None:
+                yield (numbered.get("href") or "").strip()
+        for a in sel.root.iter("a"):
+            text = a.text_content()
+            if len(text) <= 40 and is_next_label(text):
+                yield (a.get("href") or "").strip()
+
+    def pager_shown(self, response: TextResponse, sel: Selector) -> bool:
+        """Whether the page shows a pager offering a later page (even one that cannot be followed, such as a
+        ``javascript:`` link): with no next request, the listing stops at this page and health should say so."""
+        return any(href and not href.startswith("#") for href in self.next_candidates(response, sel))
 
     @staticmethod
     def _next_request(response: TextResponse, href: str) -> Request | None:
@@ -388,17 +678,22 @@ class Platform:
         """Extract one article. Raises :class:`ExtractionError` when the page holds no article."""
         if not isinstance(response, TextResponse):
             raise ExtractionError(f"not a text response ({response.headers.get('Content-Type', b'?')!r})")
+        response, charset_note = checked_encoding(response)
         raw = Selector(text=response.text)
         page = ArticlePage(response=response, raw=raw, platform=self, now=now)
+        request = response.request
         item = ArticleItem(
             url=self.canonical_url(response.url),
             portal=portal,
-            source_url=response.request.url if response.request is not None else response.url,
+            # the URL as listed: the first of a redirect chain (failures and retries are keyed by it)
+            source_url=(request.meta.get("redirect_urls") or [request.url])[0] if request is not None else response.url,
             final_url=response.url,
             platform=self.name,
             fetched_at=(now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
         )
         self.fill(page, item)
+        if charset_note:
+            item.field_sources["encoding"] = charset_note
         return item
 
     # Legal-document platforms spread one record over several views (full text, properties ...): the crawl fetches
@@ -430,8 +725,9 @@ class Platform:
         published, src["published"] = page.first_date(self.date_candidates(page), order=self.date_order)
         if published is not None:
             raw_value, parsed = published
-            item.published, item.published_raw, item.published_precision = (
-                parsed.isoformat(), raw_value, parsed.precision)
+            item.published_raw = raw_value  # kept even when it is no possible date (31/02/2024)
+            if parsed is not None:
+                item.published, item.published_precision = parsed.isoformat(), parsed.precision
         body_el, src["body"] = page.body_element(self.selectors["body"])
         if body_el is not None:
             item.body_html, item.body_text = page.render_body(body_el, drop_texts=[item.summary, item.title])
@@ -507,6 +803,132 @@ class Platform:
         return re.sub(self.title_suffix_re, "", clean_text(title) or "").strip() or None
 
 
+# --- listing helpers ------------------------------------------------------------------------------------------
+
+ITEM_LINKS = 3  # a listing item holds a title link, maybe an image and a category link; more: a list of items
+ITEM_CHARS = 500  # text read per container level when looking for a listing item's date
+
+# Where pagers live: Drupal/WordPress <nav>, Bootstrap ul.pagination, .pager, Vietnamese "phân trang" blocks.
+PAGER_CONTAINERS = (
+    "nav", "[role=navigation]", ".pagination", ".pager", ".paging", ".page-nav", ".pagenav", ".page-numbers",
+    ".nav-links", ".pages", ".PageNav", ".phantrang", ".phan-trang", ".paginate", "[class*=pagination]",
+    "[class*=pager]", "[class*=paging]", "[class*=phantrang]",
+)
+NEXT_WORDS = frozenset({
+    "tiếp", "tiếp theo", "trang sau", "sau", "trang tiếp", "trang tiếp theo", "kế tiếp", "trang kế", "trang kế tiếp",
+    "xem trang sau", "cũ hơn", "tin cũ hơn", "bài cũ hơn", "next", "next page", "go to next page", "older posts",
+    "older entries",
+})
+NEXT_ARROWS = frozenset({"»", "›", ">", "→", ">>", "⟩"})
+NEXT_CLASS = re.compile(r"(?:^|[\s_-])next(?:$|[\s_-])", re.I)
+CURRENT_CLASS = re.compile(r"(?:^|[\s_-])(?:active|current|selected|currentpage|on)(?:$|[\s_-])", re.I)
+HEAD_LINK_NEXT = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?next\b[^>]*>", re.I)
+HREF_ATTR = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
+
+
+def _head_end(text: str) -> int:
+    end = text.find("</head>", 0, 500_000)
+    return end if end >= 0 else min(len(text), 500_000)
+
+
+def more_links_than(node: Any, limit: int) -> bool:
+    """Whether ``node`` holds more than ``limit`` links (stops counting there: constant time on big lists). A
+    listing link's date is looked for only in ancestors that hold at most :data:`ITEM_LINKS`: its own item."""
+    return any(count > limit for count, _a in enumerate(node.iter("a"), 1))
+
+
+def _bounded_text(node: Any, limit: int) -> str:
+    """The first ``limit`` or so characters of a node's text (stops reading there)."""
+    parts: list[str] = []
+    size = 0
+    for piece in node.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size >= limit:
+            break
+    return " ".join(parts)[:limit]
+
+
+def is_next_label(text: str | None) -> bool:
+    """Whether a link text says "next page": "Trang sau", "Tiếp »", "»", "Next" ... (not "Xem tiếp": read more)."""
+    if not text:
+        return False
+    folded = " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    if folded in NEXT_ARROWS:
+        return True
+    return folded.strip(" »›>→⟩.:|-") in NEXT_WORDS
+
+
+def is_next_link(a: Any) -> bool:
+    """A pager link to the next page by its text, ``title``/``aria-label``, or a ``next`` class (on it or its
+    ``<li>``)."""
+    if is_next_label(inline_text(a)) or is_next_label(a.get("title")) or is_next_label(a.get("aria-label")):
+        return True
+    if "next" in (a.get("rel") or "").lower().split():
+        return True
+    parent = a.getparent()
+    classes = [a.get("class") or ""] + ([parent.get("class") or ""] if parent is not None and parent.tag == "li"
+                                        else [])
+    return any(NEXT_CLASS.search(c) for c in classes)
+
+
+def next_numbered_link(container: Any) -> Any:
+    """In a numbered pager, the link to the page after the current one (the current page is marked active or
+    current, or is the number that is not a link; when none is marked, page 1 is assumed)."""
+    current: int | None = None
+    links: dict[int, Any] = {}
+    for el in container.iter("a", "span", "strong", "b", "em", "li", "font", "i", "u", "button", "td"):
+        text = inline_text(el)
+        if not text.isdigit() or len(text) > 5:
+            continue
+        number = int(text)
+        marked = CURRENT_CLASS.search(el.get("class") or "") or el.get("aria-current")
+        if el.tag == "a":
+            if marked and current is None:
+                current = number
+            else:
+                links.setdefault(number, el)
+        elif current is None and (marked or next(el.iter("a"), None) is None) and \
+                not any(anc.tag == "a" for anc in el.iterancestors()):
+            current = number
+    wanted = (current or 1) + 1
+    return links.get(wanted)
+
+
+def pager_containers(sel: Selector) -> list[Any]:
+    """The page's pager-like containers (each once, in document order)."""
+    return select_all(sel.root, PAGER_CONTAINERS)
+
+
+def checked_encoding(response: TextResponse) -> tuple[TextResponse, str | None]:
+    """The response decoded with the right charset when its ``Content-Type`` header and its ``<meta>`` disagree.
+
+    Scrapy (like browsers) trusts the header, and a server default of ``iso-8859-1`` in front of a UTF-8 page
+    garbles every Vietnamese letter. When the two disagree, the body decides: a body that is valid UTF-8 is
+    UTF-8; otherwise the declaration that is not UTF-8 wins, the page's own ``<meta>`` first. Returns the
+    (re-decoded) response and a note for ``field_sources["encoding"]``: ``conflict:header=…,meta=…,used=…``.
+    """
+    if not isinstance(response, HtmlResponse) or read_bom(response.body)[0]:
+        return response, None
+    header_value = response.headers.get("Content-Type", b"") or b""
+    header = http_content_type_encoding(header_value.decode("latin-1"))
+    meta = html_body_declared_encoding(response.body)
+    if not header or not meta:
+        return response, None
+    header, meta = resolve_encoding(header), resolve_encoding(meta)
+    if not header or not meta or header == meta:
+        return response, None
+    try:
+        response.body.decode("utf-8")
+        valid_utf8 = True
+    except UnicodeDecodeError:
+        valid_utf8 = False
+    used = meta  # neither is UTF-8: the page's own declaration
+    if "utf-8" in (header, meta):
+        used = "utf-8" if valid_utf8 else (meta if header == "utf-8" else header)
+    return response.replace(encoding=used), f"conflict:header={header},meta={meta},used={used}"
+
+
 # --- page helper --------------------------------------------------------------------------------------------
 
 
@@ -546,6 +968,9 @@ class ArticlePage:
 
     def first_date(self, candidates: list[tuple[str, Callable[[], Any]]], *,
                    order: str = "DMY") -> tuple[Any, str | None]:
+        """``((raw, parsed), source)`` of the first candidate that parses; when none does, the first one that
+        looks like a date (``31/02/2024``) as ``((raw, None), "<source>:unparsed")``, so its text is kept."""
+        unparsed: tuple[Any, str] | None = None
         for source, fn in candidates:
             raw_value = fn()
             if not raw_value:
@@ -554,7 +979,9 @@ class ArticlePage:
             parsed = parse_date_info(raw_value, now=self.now, order=order)
             if parsed is not None:
                 return (raw_value, parsed), source
-        return None, None
+            if unparsed is None and DATE_HINT.search(raw_value):
+                unparsed = ((raw_value, None), f"{source}:unparsed")
+        return unparsed if unparsed is not None else (None, None)
 
     # -- simple lookups ---------------------------------------------------------------------------------
 

@@ -168,8 +168,8 @@ class Document(Platform):
                 seen[key] = ListingEntry(url=key, title=entry.title, published=entry.published)
         return list(seen.values())
 
-    def _listing_date(self, link: Selector) -> str | None:
-        for item in link.root.iterancestors():
+    def _listing_date(self, link: Selector | Any) -> str | None:
+        for item in getattr(link, "root", link).iterancestors():
             if item.tag == "li" or "item" in (item.get("class") or "").split():
                 for node in item.iter("p", "span"):
                     text = inline_text(node)

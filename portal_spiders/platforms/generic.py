@@ -118,8 +118,10 @@ class Generic(Platform):
         host = (urlsplit(response.url).hostname or "").removeprefix("www.")
         scope = sel.css("main, #content, #region-content, .region-content, [role=main]") or [sel]
         seen: dict[str, ListingEntry] = {}
-        for a in scope[0].css("a[href]"):
-            href = a.attrib["href"].strip()
+        for a in scope[0].root.iter("a"):  # lxml elements: a parsel selector per link costs more than the link
+            href = (a.get("href") or "").strip()
+            if not href:
+                continue
             if href.startswith(("javascript:", "#", "mailto:", "tel:")):
                 continue
             url = response.urljoin(href)
@@ -128,7 +130,7 @@ class Generic(Platform):
                 continue
             if not (ARTICLE_PATH.search(parts.path) or ARTICLE_QUERY.search(parts.query)):
                 continue
-            text = inline_text(a.root)
+            text = inline_text(a)
             if url in seen:
                 seen[url].title = seen[url].title or text or None
             else:
@@ -179,7 +181,7 @@ class Generic(Platform):
         src = item.field_sources
         if not (item.title and item.body_text and item.author):
             self._trafilatura(page, item)
-        if not item.published:
+        if not item.published and not item.published_raw:  # an impossible visible date is not replaced by a guess
             self._htmldate(page, item)
         for key in [k for k, v in src.items() if v is None]:
             del src[key]

@@ -53,7 +53,17 @@ from portal_spiders.platforms._heuristics import (
     summary_with_bold_lead,
     trailing_byline,
 )
-from portal_spiders.platforms.base import DATE_HINT, ArticlePage, ListingEntry, ListingPage, Platform, inline_text
+from portal_spiders.platforms.base import (
+    DATE_HINT,
+    ITEM_LINKS,
+    ArticlePage,
+    ListingEntry,
+    ListingPage,
+    Platform,
+    css_select,
+    inline_text,
+    more_links_than,
+)
 
 NEXT_LABELS = re.compile(r"^(?:tiếp|tiếp theo|trang sau|sau|next|›|»|→)", re.I)
 PORTLET_ID = re.compile(r"^(?:p_p_id_|portlet_)(?P<id>.+?_INSTANCE_[A-Za-z0-9]+)_?$")
@@ -159,22 +169,40 @@ class Liferay(Platform):
         scope = publishers[0] if publishers and len(publishers) > 1 else sel
         entries = super().listing_entries(response, scope)
         kept = [e for e in entries if "_cur=" not in e.url and self.classify_url(e.url) == "article"]
-        # An item has an image link and a title link to the same URL: keep the title of either.
-        titles = {response.urljoin(a.attrib["href"]): inline_text(a.root) for a in sel.css("a[href]")
-                  if inline_text(a.root)}
-        for entry in kept:
-            entry.title = entry.title or titles.get(entry.url)
+        # An item has an image link and a title link to the same URL: keep the title of either (the title link
+        # may sit outside the publisher's link selector).
+        missing = {e.url for e in kept if not e.title}
+        if missing:
+            titles: dict[str, str] = {}
+            for a in sel.root.iter("a"):
+                url = response.urljoin(a.get("href") or "")
+                text = inline_text(a) if url in missing and url not in titles else ""
+                if text:
+                    titles[url] = text
+            for entry in kept:
+                entry.title = entry.title or titles.get(entry.url) or None
         return kept
 
     def next_page_requests(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
         """The next listing page: a real pager href, else a ``_cur`` URL for the discovered portlet instance;
-        a page whose list comes from a ``loadPage`` resource asks that resource for its first JSON page."""
+        a page whose list comes from a ``loadPage`` resource asks that resource for its first JSON page; a page
+        without any of Liferay's own pagers gets the generic pager search of every platform."""
         load = LOAD_PAGE_URL.search(response.text) or LOAD_PAGE_ANY.search(response.text)
         if load:
             url = _with_params(response.urljoin(load.group(1).replace("&amp;", "&")), pageNum=1,
                                recordPerPage=LOAD_PAGE_SIZE, keyword="")
             yield Request(url, meta={"load_page_of": response.url})
             return
+        found = list(self._liferay_next(response, sel))
+        if found or self._liferay_pager(sel):
+            yield from found
+            return
+        yield from super().next_page_requests(response, sel)
+
+    def _liferay_pager(self, sel: Selector) -> bool:
+        return any(css_select(sel, css) for css in self.selectors["next_page"])
+
+    def _liferay_next(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
         for css in self.selectors["next_page"]:
             for a in sel.css(css):
                 label = inline_text(a.root).lower()
@@ -235,13 +263,13 @@ class Liferay(Platform):
         inline = [(f"css:{css}", lambda css=css: page.css_block_text(css)) for css in self.body_date_lines]
         return [(source, uncounted(fn)) for source, fn in [*inline, *super().date_candidates(page)]]
 
-    def _listing_date(self, link: Selector) -> str | None:
+    def _listing_date(self, link: Selector | Any) -> str | None:
         """The whole date element beside a listing link (``<small>Thứ hai, 24/05/2021, 20:22</small>``), else
-        the base class's window of text around the first date."""
-        node = link.root
+        the base class's window of text around the first date (both within the link's own item: linear)."""
+        node = getattr(link, "root", link)
         for _ in range(3):
             node = node.getparent()
-            if node is None:
+            if node is None or more_links_than(node, ITEM_LINKS):
                 break
             for el in node.iter("small", "time", "span", "p", "div"):
                 text = inline_text(el)

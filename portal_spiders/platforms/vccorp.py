@@ -49,7 +49,7 @@ from scrapy.http import TextResponse
 
 from portal_spiders.items import ArticleItem
 from portal_spiders.platforms._heuristics import trailing_byline
-from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, clean_dom, inline_text
+from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
 
 SOURCE_PREFIX = re.compile(r"^\s*\(?(?:Chinhphu\.vn|VGP|baochinhphu\.vn)\)?\s*[-–—:]\s*", re.I)
 TIMELINE = re.compile(r"/timeline(?P<kind>list|tags|bigstory)/(?P<zone>[^/]+)/(?P<page>\d+)\.htm$")
@@ -166,14 +166,12 @@ class VCCorp(Platform):
 
     def parse_listing(self, response: TextResponse) -> ListingPage:
         """Zone page or timeline fragment: its article links, then the next fragment while links keep coming."""
-        root = clean_dom(response.text, extra_remove=self._removals_for_listing())
-        sel = Selector(root=root, type="html")
-        entries = self.listing_entries(response, sel)
-        links = self.count_article_links(response, Selector(text=response.text))
-        if not entries:
-            return ListingPage(article_links=links)
-        return ListingPage(entries=entries, next_requests=list(self.next_page_requests(response, sel)),
-                           article_links=links)
+        listing = super().parse_listing(response)
+        return listing if listing.entries else ListingPage(article_links=listing.article_links)
+
+    def count_article_links(self, response: TextResponse, sel: Selector) -> int:
+        """Counted on the page as served (the zone's links, and those the listing removals take out)."""
+        return super().count_article_links(response, Selector(text=response.text))
 
     def listing_entries(self, response: TextResponse, sel: Selector) -> list[ListingEntry]:
         """Links of the listing zone; the stream's visible date (``dd/MM/yyyy HH:mm``) comes along."""
@@ -182,8 +180,8 @@ class VCCorp(Platform):
             entry.url = entry.url.strip()
         return [e for e in entries if self.classify_url(e.url) == "article" or urlsplit(e.url).path.endswith(".vgp")]
 
-    def _listing_date(self, link: Selector) -> str | None:
-        for item in link.root.iterancestors():
+    def _listing_date(self, link: Selector | Any) -> str | None:
+        for item in getattr(link, "root", link).iterancestors():
             classes = item.get("class") or ""
             if "box-stream-item" in classes or "news-item" in classes:
                 for node in item.iter():

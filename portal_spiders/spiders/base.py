@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -24,6 +25,8 @@ from portal_spiders.incremental import ListingWalk
 from portal_spiders.items import ArticleRemoval, PageFailure
 from portal_spiders.platforms import ExtractionError, ListingEntry, get_platform
 from portal_spiders.platforms.base import Platform, sparse_listing
+from portal_spiders.politeness import HostDeferred
+from portal_spiders.reasons import download_failure_reason
 from portal_spiders.registry import PortalConfig
 from portal_spiders.removals import recheck_targets, removal_for_error, removal_for_response
 from portal_spiders.spider_args import parse_spider_args
@@ -66,6 +69,21 @@ class PortalSpider(scrapy.Spider):
         self.archive: Archive | None = None
 
     @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
+        """Scrapy factory; also watches for requests the scheduler drops."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        return spider
+
+    def request_dropped(self, request: scrapy.Request, spider: Any = None) -> None:
+        """A redirect target the scheduler refused (a duplicate filter that ignores ``dont_filter``, say) is a page
+        this run did not fetch: counted, so the run is not complete (pipelines/store.py)."""
+        if request.meta.get("redirect_urls"):
+            self.crawler.stats.inc_value("govarchive/redirects_dropped")
+            self.logger.error("redirect to %s (listed as %s) was dropped: the run is incomplete", request.url,
+                              self.listed_url(request))
+
+    @classmethod
     def update_settings(cls, settings: Any) -> None:
         """Apply the registry's per-portal politeness on top of the project settings."""
         super().update_settings(settings)
@@ -92,12 +110,21 @@ class PortalSpider(scrapy.Spider):
             yield request
 
     def open_walk(self) -> None:
-        """Read the archive's state for this crawl (the store pipeline's shared connection)."""
-        self.archive = acquire_archive(
-            self.settings.get("ARCHIVE_DB"),
-            batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
-            batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
-        )
+        """Read the archive's state for this crawl (the store pipeline's shared connection).
+
+        A cluster worker (``GOVARCHIVE_CLUSTER``) never opens the database: it reads the copy of that state the
+        archiver published for the run (:class:`govarchive.cluster.worker.ClusterState`).
+        """
+        if self.settings.get("GOVARCHIVE_CLUSTER"):
+            from govarchive.cluster.worker import cluster_state
+
+            self.archive = cluster_state(self)  # type: ignore[assignment]
+        else:
+            self.archive = acquire_archive(
+                self.settings.get("ARCHIVE_DB"),
+                batch_size=self.settings.getint("ARCHIVE_BATCH_SIZE", 50),
+                batch_seconds=self.settings.getfloat("ARCHIVE_BATCH_SECONDS", 5.0),
+            )
         if self.crawl_mode == "recheck":
             return
         last = self.archive.last_complete_run(self.portal.slug)
@@ -130,9 +157,9 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         """Give the shared archive connection back."""
-        if self.archive is not None:
+        if isinstance(self.archive, Archive):
             release_archive(self.archive)
-            self.archive = None
+        self.archive = None
 
     def start_listing_requests(self) -> Iterator[scrapy.Request]:
         """The first request of every listing source of the portal."""
@@ -140,32 +167,46 @@ class PortalSpider(scrapy.Spider):
             yield self.listing_request(url, category=url, page=1)
         for url in self.portal.feeds:
             yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error,
-                                 meta={"listing": True, "category": url})
+                                 meta=self.page_meta({"listing": True, "category": url}))
         for url in self.portal.sitemaps:
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error,
-                                 meta={"listing": True, "category": url})
+                                 meta=self.page_meta({"listing": True, "category": url}, sitemap=True))
         for sp in self.portal.sharepoint_lists:
             yield scrapy.Request(sp["url"], callback=self.parse_sharepoint_list, errback=self.on_error,
                                  headers={"Accept": "application/json;odata=verbose"},
                                  cb_kwargs={"detail_url": sp["detail_url"]},
-                                 meta={"listing": True, "category": sp["url"], "page": 1})
+                                 meta=self.page_meta({"listing": True, "category": sp["url"], "page": 1}))
 
     def listing_request(self, url: str, *, category: str, page: int) -> scrapy.Request:
         """A request for one listing page of ``category``."""
         return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
-                              meta={"listing": True, "category": category, "page": page})
+                              meta=self.page_meta({"listing": True, "category": category, "page": page}))
+
+    def page_meta(self, meta: dict[str, Any], *, sitemap: bool = False) -> dict[str, Any]:
+        """``meta`` with the page size cap (``GOVARCHIVE_PAGE_MAXSIZE``; sitemaps: ``GOVARCHIVE_SITEMAP_MAXSIZE``).
+
+        Pages get a cap far below ``DOWNLOAD_MAXSIZE`` (which attachments keep), so a runaway page costs at most
+        the cap in memory and is recorded as a failure with its size (docs/reliability.md).
+        """
+        key = "GOVARCHIVE_SITEMAP_MAXSIZE" if sitemap else "GOVARCHIVE_PAGE_MAXSIZE"
+        cap = self.settings.getint(key, 0) if getattr(self, "crawler", None) is not None else 0
+        if cap and "download_maxsize" not in meta:
+            meta = {**meta, "download_maxsize": cap}
+        return meta
 
     # -- listings ------------------------------------------------------------------------------------------
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """Article links of a listing page, then its next page (until ``max_pages``)."""
         if not isinstance(response, TextResponse):
-            yield self.failure(response.url, "parse", "listing page is not text", status=response.status)
+            yield self.listing_failure(self.listed_url(response.request, response.url), "listing page is not text",
+                                       status=response.status)
             return
         try:
             listing = self.platform.parse_listing(response)
         except Exception as exc:
-            yield self.listing_failure(response.url, f"listing: {exc!r}", status=response.status)
+            yield self.listing_failure(self.listed_url(response.request, response.url), f"listing: {exc!r}",
+                                       status=response.status)
             return
         self.crawler.stats.inc_value("govarchive/listing_pages")
         if listing.entries:  # the portal is up: takedowns seen in this run can be believed
@@ -188,13 +229,18 @@ class PortalSpider(scrapy.Spider):
         for url in listing.feeds:  # the duplicate filter drops feeds already requested
             if url not in self.portal.feeds:
                 yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error,
-                                     meta={"listing": True, "category": url})
+                                     meta=self.page_meta({"listing": True, "category": url}))
         page = response.meta.get("page", 1)
         if page < self.max_pages and self.walk_on(response, len(listing.entries)):
             for request in listing.next_requests[:1]:
                 yield request.replace(callback=self.parse_listing, errback=self.on_error,
-                                      meta={**request.meta, "listing": True, "category": response.meta["category"],
-                                            "page": page + 1})
+                                      meta=self.page_meta({**request.meta, "listing": True, "page": page + 1,
+                                                           "category": response.meta["category"],
+                                                           "walk": self.walk_snapshot(response)}))
+            if listing.pager_shown and not listing.next_requests and page == 1:
+                # A pager offers more pages but none could be followed: health flags the portal.
+                self.crawler.stats.inc_value("govarchive/pager_not_followed")
+                self.logger.warning("listing %s shows a pager but no next page could be followed", response.url)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """Articles of an RSS/Atom feed."""
@@ -202,7 +248,8 @@ class PortalSpider(scrapy.Spider):
             order = "MDY" if "MDY" in (self.portal.date_order, self.platform.feed_date_order) else "DMY"
             entries = parse_feed(response, order=order)  # type: ignore[arg-type]
         except Exception as exc:
-            yield self.listing_failure(response.url, f"feed: {exc!r}", status=response.status)
+            yield self.listing_failure(self.listed_url(response.request, response.url), f"feed: {exc!r}",
+                                       status=response.status)
             return
         yield from self.follow_entries(entries, response)
 
@@ -211,11 +258,13 @@ class PortalSpider(scrapy.Spider):
         try:
             entries, children = parse_sitemap(response)  # type: ignore[arg-type]
         except Exception as exc:
-            yield self.listing_failure(response.url, f"sitemap: {exc!r}", status=response.status)
+            yield self.listing_failure(self.listed_url(response.request, response.url), f"sitemap: {exc!r}",
+                                       status=response.status)
             return
         for child in children:
             yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.on_error,
-                                 meta={"listing": True, "category": response.meta["category"]})
+                                 meta=self.page_meta({"listing": True, "category": response.meta["category"]},
+                                                     sitemap=True))
         yield from self.follow_entries(entries, response)
 
     def parse_sharepoint_list(self, response: Response, detail_url: str) -> Iterator[Any]:
@@ -223,17 +272,21 @@ class PortalSpider(scrapy.Spider):
         try:
             entries, next_url = parse_sharepoint_list(response, detail_url)  # type: ignore[arg-type]
         except Exception as exc:
-            yield self.listing_failure(response.url, f"sharepoint list: {exc!r}", status=response.status)
+            yield self.listing_failure(self.listed_url(response.request, response.url), f"sharepoint list: {exc!r}",
+                                       status=response.status)
             return
         self.crawler.stats.inc_value("govarchive/listing_pages")
         yield from self.follow_entries(entries, response)
         page = response.meta.get("page", 1)
         if next_url and page < self.max_pages and self.walk_on(response, len(entries)):
-            yield response.request.replace(url=next_url, meta={**response.meta, "page": page + 1})  # type: ignore[union-attr]
+            yield response.request.replace(url=next_url, meta=self.page_meta(  # type: ignore[union-attr]
+                {**response.meta, "page": page + 1, "walk": self.walk_snapshot(response)}))
 
     def follow_entries(self, entries: list[ListingEntry], response: Response) -> Iterator[scrapy.Request]:
         """Requests for the listed articles this crawl wants (:class:`ListingWalk`), each once per run."""
         category = response.meta.get("category", response.url)
+        if self.walk is not None and response.meta.get("walk"):
+            self.walk.resume(category, response.meta["walk"])
         for entry in entries:
             key = self.platform.canonical_url(entry.url)
             wanted = self.walk.wants(category, key, entry.published) if self.walk is not None else True
@@ -252,6 +305,11 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("govarchive/listings_stopped_at_known")
         return False
 
+    def walk_snapshot(self, response: Response) -> dict[str, int] | None:
+        """The listing category's walk counters, carried by its next page's request: the page may be read by
+        another cluster worker, or again after a worker died, and must go on from exactly this state."""
+        return self.walk.snapshot(response.meta.get("category", response.url)) if self.walk is not None else None
+
     def article_request(self, entry: ListingEntry, *, listing_url: str | None = None,
                         archived_url: str | None = None) -> scrapy.Request:
         """The request for one article page (``archived``: the archive holds it, so its answer may be a takedown)."""
@@ -260,15 +318,24 @@ class PortalSpider(scrapy.Spider):
         if archived:
             self.crawler.stats.inc_value("govarchive/archived_fetched")
         return scrapy.Request(entry.url, callback=self.parse_article, errback=self.on_error,
-                              meta={"listing_url": listing_url, "listing_date": entry.published,
-                                    "archived": archived, "archived_url": key})
+                              meta=self.page_meta({"listing_url": listing_url, "listing_date": entry.published,
+                                                   "archived": archived, "archived_url": key,
+                                                   "listed_url": entry.url}))
+
+    @staticmethod
+    def listed_url(request: scrapy.Request | None, fallback: str = "") -> str:
+        """The URL as listed (before redirects): failures are keyed by it, so the next run retries that URL."""
+        if request is None:
+            return fallback
+        return request.meta.get("listed_url") or (request.meta.get("redirect_urls") or [request.url])[0]
 
     def recheck_requests(self) -> Iterator[scrapy.Request]:
         """A recheck: probes of the listing pages (is the portal up?), then every archived article in range."""
         assert self.archive is not None
         for url in self.portal.start_urls:
             yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
-                                 meta={"listing": True, "category": url, "page": 1, "recheck_probe": True})
+                                 meta=self.page_meta({"listing": True, "category": url, "page": 1,
+                                                      "recheck_probe": True}))
         for url, key in recheck_targets(self.archive, self.portal.slug, self.recheck_days):
             if key not in self.seen_articles:
                 self.seen_articles.add(key)
@@ -278,16 +345,17 @@ class PortalSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """One article item, or a parse failure naming the reason."""
+        url = self.listed_url(response.request, response.url)
         try:
             item = self.platform.parse_article(response, portal=self.portal.slug)  # type: ignore[arg-type]
         except ExtractionError as exc:
-            yield removal_for_response(self, response, None) or self.failure(response.url, "parse", str(exc),
+            yield removal_for_response(self, response, None) or self.failure(url, "parse", str(exc),
                                                                             status=response.status)
             return
         except Exception as exc:
             self.logger.exception("parser crashed on %s", response.url)
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            yield self.failure(response.url, "parse", f"parser error: {tb}", status=response.status)
+            yield self.failure(url, "parse", f"parser error: {tb}", status=response.status)
             return
         removal: ArticleRemoval | None = removal_for_response(self, response, item)
         if removal is not None:
@@ -339,17 +407,19 @@ class PortalSpider(scrapy.Spider):
         """Errback: HTTP errors (after retries), timeouts and DNS/TLS errors become failure records."""
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
-        status = response.status if response is not None else None
-        reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        status = response.status if response is not None else getattr(failure.value, "status", None)
+        reason = download_failure_reason(failure, maxsize=request.meta.get("download_maxsize", 0))
+        url = self.listed_url(request)
         if request.meta.get("listing"):
-            yield self.listing_failure(request.url, reason, status=status)
+            yield self.listing_failure(url, reason, status=status)
             return
         removal = removal_for_error(self, request, status, response)
         if removal is not None:
             yield removal
             return
-        self.crawler.stats.inc_value("govarchive/failures/download")
-        yield self.failure(request.url, "download", reason, status=status)
+        stage = "deferred" if isinstance(failure.value, HostDeferred) else "download"
+        self.crawler.stats.inc_value(f"govarchive/failures/{stage}")
+        yield self.failure(url, stage, reason, status=status)
 
     def listing_failure(self, url: str, reason: str, *, status: int | None = None) -> PageFailure:
         """A failed listing page: recorded, and the run will not count as complete (its walk has a hole)."""
