@@ -116,6 +116,25 @@ def _unless_same(value: Any, other: str | None) -> Any:
     return None if isinstance(value, str) and same_text(value, other) else value
 
 
+@lru_cache(maxsize=256)
+def _any_match(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One compiled case-insensitive alternation of ``patterns``: a listing of 20,000 links classifies each link
+    with one regex search per URL kind instead of one per pattern."""
+    if not patterns:
+        return lambda _key: False
+    search = re.compile("|".join(f"(?:{rx})" for rx in patterns), re.I).search
+    return lambda key: search(key) is not None
+
+
+@lru_cache(maxsize=8192)
+def _classify_key(feed: tuple[str, ...], article: tuple[str, ...], listing: tuple[str, ...], key: str) -> str | None:
+    # Cached: a listing's links are classified twice (entries and the article-link count) and repeat across pages.
+    for kind, patterns in (("feed", feed), ("article", article), ("listing", listing)):
+        if _any_match(patterns)(key):
+            return kind
+    return None
+
+
 def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
                     keep: Callable[[Any], bool] | None = None) -> None:
     """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay)."""
@@ -520,18 +539,13 @@ class Platform:
     @classmethod
     def classify_url(cls, url: str) -> str | None:
         """``"article"``, ``"listing"`` or ``"feed"`` for a URL of this platform's shapes, else ``None``."""
-        key = cls._url_key(url)
-        for kind, patterns in (("feed", cls.feed_url_patterns), ("article", cls.article_url_patterns),
-                               ("listing", cls.listing_url_patterns)):
-            if any(re.search(rx, key, re.I) for rx in patterns):
-                return kind
-        return None
+        return _classify_key(cls.feed_url_patterns, cls.article_url_patterns, cls.listing_url_patterns,
+                             cls._url_key(url))
 
     @classmethod
     def has_signature(cls, url: str) -> bool:
         """Whether the URL has a shape only this platform produces (a link seen on a host confirms its platform)."""
-        key = cls._url_key(url)
-        return any(re.search(rx, key, re.I) for rx in cls.signature_url_patterns)
+        return _any_match(cls.signature_url_patterns)(cls._url_key(url))
 
     def canonical_url(self, url: str) -> str:
         """The archive identity of a URL of this platform (one record per article or document)."""
@@ -541,8 +555,8 @@ class Platform:
         """Distinct same-host links anywhere on the page with this platform's article URL shape."""
         host = (urlsplit(response.url).hostname or "").removeprefix("www.")
         found = set()
-        for href in sel.xpath("//a/@href").getall():
-            url = response.urljoin(href.strip())
+        for href in set(map(str.strip, sel.xpath("//a/@href").getall())):  # an item often links twice
+            url = response.urljoin(href)
             if (urlsplit(url).hostname or "").removeprefix("www.") == host and self.classify_url(url) == "article":
                 found.add(self.canonical_url(url))
         return len(found)
