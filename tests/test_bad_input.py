@@ -205,8 +205,31 @@ def test_serve_port_zero_prints_the_real_port(tmp_path: Path) -> None:
         port = int(line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
         assert port > 0
     finally:
-        proc.terminate()
+        proc.terminate()  # at once, maybe before Datasette has even started: it must not be left behind
         proc.wait(timeout=30)
+    assert _processes_serving(db) == [], "serve's Datasette child outlived a SIGTERM to serve"
+
+
+def _processes_serving(db: Path, wait: float = 10.0) -> list[int]:
+    """Pids of live processes whose command line names ``db`` (a Datasette serving it), after up to ``wait`` s."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z" and any(str(db).encode() in part for part in cmdline):
+                pids.append(int(entry.name))
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.2)
 
 
 @pytest.mark.slow

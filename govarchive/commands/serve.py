@@ -136,12 +136,26 @@ def run(args: argparse.Namespace) -> int:
         metadata_path.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")
         cmd = datasette_command(db_path.resolve(), metadata_path, host=args.host, port=listen,
                                 immutable=args.immutable)
+        # The SIGTERM handler goes in before Datasette starts: a terminate that arrives between the "serving"
+        # line and the handler would otherwise kill this process and leave Datasette running, orphaned.
+        running: list[subprocess.Popen[bytes]] = []
+        terminated: list[bool] = []
+
+        def on_sigterm(*_: Any) -> None:
+            terminated.append(True)
+            for child in running:
+                child.terminate()
+
+        signal.signal(signal.SIGTERM, on_sigterm)
         print(f"serving {db_path} read-only on http://{args.host}:{listen}/ (Ctrl-C stops)", file=sys.stderr,
               flush=True)
         proc = subprocess.Popen(cmd, env=env)
-        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        running.append(proc)
+        if terminated:  # SIGTERM came while Datasette was being started
+            proc.terminate()
         try:
-            return proc.wait()
+            code = proc.wait()
+            return 143 if terminated else code
         except KeyboardInterrupt:
             proc.terminate()
             try:
