@@ -466,6 +466,20 @@ LABELS: dict[str, tuple[str, ...]] = {
     "source": ("Nguồn",),
 }
 ALL_LABELS = sorted({lab for labs in LABELS.values() for lab in labs}, key=len, reverse=True)
+# A text that starts with any label (what ends the links after a label); a label need not be followed by ":".
+ANY_LABEL_START = re.compile("|".join(re.escape(lab) for lab in ALL_LABELS), re.I)
+
+
+@lru_cache(maxsize=256)
+def _label_start(label: str) -> re.Pattern[str]:
+    """An element text that *is* ``label``: the label, then a colon, a space or the end."""
+    return re.compile(rf"^\s*{re.escape(label)}\s*(?::|：|\s|$)", re.I)
+
+
+@lru_cache(maxsize=256)
+def _label_prefix(label: str) -> re.Pattern[str]:
+    """``label`` with its colon and spaces, to cut from the front of a labelled text."""
+    return re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*", re.I)
 ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|rar|zip|7z|rtf|odt|ods|txt|csv|xml|signed)(?:$|[?#])", re.I)
 DATE_HINT = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}-\d{2}-\d{2}|tháng\s+\d{1,2}", re.I)
 
@@ -958,6 +972,7 @@ class ArticlePage:
         self.root = clean_dom(response.text, extra_remove=platform.selectors["remove"])
         self.sel = Selector(root=self.root, type="html")
         self._jsonld: list[dict[str, Any]] | None = None
+        self._texted: list[tuple[Any, str]] | None = None  # (element, its own text) for label lookups
         self.consumed: list[Any] = []  # label blocks to keep out of the body
 
     # -- picking the first good candidate ---------------------------------------------------------------
@@ -1084,19 +1099,21 @@ class ArticlePage:
     # -- labels -----------------------------------------------------------------------------------------
 
     def _label_nodes(self, label: str) -> list[Any]:
-        rx = re.compile(rf"^\s*{re.escape(label)}\s*(?::|：|\s|$)", re.I)
-        nodes = []
-        for node in self.root.iter():
-            if not isinstance(node.tag, str) or node.tag in {"html", "body", "head", "title"}:
-                continue
-            text = node.text or ""
-            if text.strip() and rx.match(text):
-                nodes.append(node)
-        return nodes
+        """Elements whose own text starts with ``label`` (``Tác giả:``, ``Tag``), in document order."""
+        if self._texted is None:
+            # One walk of the cleaned tree serves every label lookup (about 14 per article); the tree is not
+            # changed while fields are read (render_body works on a copy).
+            self._texted = [
+                (node, text) for node in self.root.iter()
+                if isinstance(node.tag, str) and node.tag not in {"html", "body", "head", "title"}
+                and (text := node.text or "").strip()
+            ]
+        rx = _label_start(label)
+        return [node for node, text in self._texted if rx.match(text)]
 
     def label_text(self, label: str, *, keep_label: bool = False) -> str | None:
         """Text after a visible label (``Tác giả: Minh Anh``), on the label's element or its next sibling."""
-        rx = re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*", re.I)
+        rx = _label_prefix(label)
         for node in self._label_nodes(label):
             text = inline_text(node)
             value = rx.sub("", text, count=1).strip()
@@ -1131,8 +1148,7 @@ class ArticlePage:
     @staticmethod
     def _starts_with_label(node: Any) -> bool:
         text = (node.text or "").strip()
-        return bool(text) and any(text.lower().startswith(lab.lower()) and
-                                  re.match(rf"{re.escape(lab)}\s*[:：]?", text, re.I) for lab in ALL_LABELS)
+        return bool(text) and ANY_LABEL_START.match(text) is not None
 
     def label_link_texts(self, label: str) -> list[str]:
         out: list[str] = []
