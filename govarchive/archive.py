@@ -708,6 +708,49 @@ class Archive:
 
     # -- transactions --------------------------------------------------------------------------------
 
+    # The per-article write path uses these instead of sqlite-utils' table helpers: ``db[name]`` asks
+    # sqlite_master for views on every call, ``update`` reads the row first, and ``atomic`` names each savepoint
+    # randomly, so no statement text repeats and sqlite3's statement cache never hits. These issue the same SQL
+    # every time (about 3x less time per stored article).
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A savepoint inside the open batch (or a transaction of its own), rolled back if the block raises."""
+        conn = self.db.conn
+        if not conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("SAVEPOINT article")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # SQLITE_FULL or an I/O error may have ended the transaction already
+                conn.execute("ROLLBACK TO SAVEPOINT article")
+                conn.execute("RELEASE SAVEPOINT article")
+            raise
+        conn.execute("RELEASE SAVEPOINT article")
+
+    def _insert_row(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row; returns its rowid."""
+        cols = ", ".join(f"[{k}]" for k in row)
+        marks = ", ".join("?" * len(row))
+        return int(self.db.conn.execute(f"insert into [{table}] ({cols}) values ({marks})",
+                                        list(row.values())).lastrowid)
+
+    def _update_row(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        """Set ``values`` on the row with this ``id``."""
+        sets = ", ".join(f"[{k}] = ?" for k in values)
+        self.db.conn.execute(f"update [{table}] set {sets} where id = ?", [*values.values(), row_id])
+
+    def _row(self, sql: str, params: Iterable[Any]) -> dict[str, Any] | None:
+        """The first row of a query as a dict, or ``None``."""
+        cur = self.db.conn.execute(sql, list(params))
+        values = cur.fetchone()
+        if values is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], values, strict=True))
+
     def _touch(self) -> None:
         """Count one write; commit when the batch is full or old enough."""
         if not self.db.conn.in_transaction:
@@ -958,8 +1001,7 @@ class Archive:
 
     def get_article(self, url: str) -> dict[str, Any] | None:
         """The article row with this canonical URL, or ``None``."""
-        rows = list(self.db["articles"].rows_where("url = ?", [url], limit=1))
-        return rows[0] if rows else None
+        return self._row("select * from articles where url = ? limit 1", [url])
 
     def known_urls(self, portal: str) -> set[str]:
         """Canonical URLs archived for a portal."""
@@ -993,14 +1035,14 @@ class Archive:
         pending = PendingWrite(run_id, "article", item.get("source_url") or item["url"], item["portal"], note=note)
         self._begin_if_needed()
         previous_attachments = ""
-        with self._guard(pending), self.db.atomic():
+        with self._guard(pending), self._atomic():
             existing = self.get_article(item["url"])
             capture_id = self._capture_id(item.get("capture"))
             if existing is not None and existing["content_hash"] == content_hash:
                 seen: dict[str, Any] = {"last_seen_at": now, "run_id": run_id}
                 if capture_id is not None:
                     seen["capture_id"] = capture_id
-                self.db["articles"].update(existing["id"], seen)
+                self._update_row("articles", existing["id"], seen)
                 before = self._attachment_text(existing["id"])
                 self._update_files(existing["id"], item)
                 self._reindex_attachments(existing, before)
@@ -1027,14 +1069,14 @@ class Archive:
                 if existing is None:
                     row.update(version=1, first_seen_at=now, first_run_id=run_id,
                                duplicate_of=self._syndication_source(content_hash, item["portal"]))
-                    article_id = int(self.db["articles"].insert(row).last_pk)
+                    article_id = self._insert_row("articles", row)
                     outcome = "new"
                 else:
                     article_id = existing["id"]
                     previous_attachments = self._attachment_text(article_id)
                     self._save_version(existing, now, run_id)
                     row.update(version=existing["version"] + 1)
-                    self.db["articles"].update(article_id, row)
+                    self._update_row("articles", article_id, row)
                     self._restore(existing, now)
                     outcome = "updated"
                 self._write_tags(article_id, item.get("tags") or [])
@@ -1076,7 +1118,7 @@ class Archive:
             {"url": r["url"], "name": r["name"], **({"sha256": r["sha256"]} if r.get("sha256") else {})}
             for r in self.attachments(existing["id"])
         ]
-        self.db["article_versions"].insert({
+        self._insert_row("article_versions", {
             "article_id": existing["id"],
             "version": existing["version"],
             "content_hash": existing["content_hash"],
@@ -1147,7 +1189,7 @@ class Archive:
         """An article marked removed answered with its content again: close the removal."""
         if existing is None or not existing.get("removed_at"):
             return
-        self.db["articles"].update(existing["id"], {"removed_at": None, "removed_reason": None})
+        self._update_row("articles", existing["id"], {"removed_at": None, "removed_reason": None})
         self.db.execute("update article_removals set restored_at = ? where article_id = ? and restored_at is null",
                         [now, existing["id"]])
 
@@ -1346,8 +1388,8 @@ class Archive:
             values = self._file_values(by_url.get(att["url"]))
             if values.get("text") is None and att.get("text"):
                 values["text"] = att["text"]  # text handed over with the item (imports, tests)
-            self.db["attachments"].insert({"article_id": article_id, "url": att["url"], "name": name or None,
-                                           "position": position, "kind": kind, **values})
+            self._insert_row("attachments", {"article_id": article_id, "url": att["url"], "name": name or None,
+                                             "position": position, "kind": kind, **values})
 
     def _write_citations(self, article_id: int, row: dict[str, Any]) -> None:
         """Replace the legal-document numbers cited by an article (see govarchive/citations.py)."""
@@ -1558,9 +1600,10 @@ class Archive:
 
     def _attachment_text(self, article_id: int) -> str:
         """What the ``attachments`` FTS column holds for this article now (its attachments, not its images)."""
-        return attachments_search_text(self.db["attachments"].rows_where(
-            f"article_id = ? and {self._attachment_kind_sql()}", [article_id], select="name, text",
-            order_by="position"))
+        cur = self.db.conn.execute(
+            f"select name, text from attachments where article_id = ? and {self._attachment_kind_sql()} "
+            "order by position", [article_id])
+        return attachments_search_text({"name": name, "text": text} for name, text in cur)
 
     def _reindex_attachments(self, article: dict[str, Any], before: str) -> None:
         """Replace an article's index row when its attachments' text changed from ``before`` (a contentless index
