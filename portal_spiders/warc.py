@@ -118,6 +118,7 @@ class WarcWriter:
         self._out: BinaryIO | None = None
         self._name: str | None = None
         self._size = 0
+        self._ref: tuple[str, str] | None = None  # (file name, its pointer form), resolved once per file
 
     # -- files ---------------------------------------------------------------------------------------------
 
@@ -138,12 +139,13 @@ class WarcWriter:
         writer.write_record(writer.create_warcinfo_record(name, fields))
         self._append(buf.getvalue())
 
-    def _append(self, data: bytes) -> tuple[int, int]:
+    def _append(self, data: bytes, *, flush: bool = True) -> tuple[int, int]:
         assert self._out is not None
         member = _member(data)
         offset = self._size
         self._out.write(member)
-        self._out.flush()  # in the kernel before anyone can point to it: a SIGKILL cannot lose it
+        if flush:
+            self._out.flush()  # in the kernel before anyone can point to it: a SIGKILL cannot lose it
         self._size += len(member)
         return offset, len(member)
 
@@ -167,7 +169,12 @@ class WarcWriter:
 
     def _file_ref(self) -> str:
         assert self._name is not None
-        path = (self.directory / self._name).resolve()
+        if self._ref is None or self._ref[0] != self._name:
+            self._ref = (self._name, self._resolve_ref(self._name))
+        return self._ref[1]
+
+    def _resolve_ref(self, name: str) -> str:
+        path = (self.directory / name).resolve()
         if self.relative_to is not None:
             try:
                 return str(path.relative_to(self.relative_to))
@@ -215,9 +222,9 @@ class WarcWriter:
             if self._out is None or self._size >= self.max_size:
                 self._close_current()
                 self._open_next()
-            offset, length = self._append(blobs[0])
-            self._append(blobs[1])
-            self._append(blobs[2])
+            offset, length = self._append(blobs[0], flush=False)
+            self._append(blobs[1], flush=False)
+            self._append(blobs[2])  # one flush for the three records, before the pointer is handed out
             self.records += 3
             file_ref = self._file_ref()
         return {"file": file_ref, "offset": offset, "length": length, "record_id": response_id,
