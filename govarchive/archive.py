@@ -711,7 +711,7 @@ class Archive:
     # The per-article write path uses these instead of sqlite-utils' table helpers: ``db[name]`` asks
     # sqlite_master for views on every call, ``update`` reads the row first, and ``atomic`` names each savepoint
     # randomly, so no statement text repeats and sqlite3's statement cache never hits. These issue the same SQL
-    # every time (about 3x less time per stored article).
+    # every time.
 
     @contextmanager
     def _atomic(self) -> Iterator[None]:
