@@ -973,6 +973,7 @@ class ArticlePage:
         self.sel = Selector(root=self.root, type="html")
         self._jsonld: list[dict[str, Any]] | None = None
         self._texted: list[tuple[Any, str]] | None = None  # (element, its own text) for label lookups
+        self._metas: dict[tuple[str, str], list[tuple[int, str]]] | None = None
         self.consumed: list[Any] = []  # label blocks to keep out of the body
 
     # -- picking the first good candidate ---------------------------------------------------------------
@@ -1046,15 +1047,31 @@ class ArticlePage:
     def css_links(self, css: str) -> list[dict[str, str]]:
         return self._links(n.root for n in self.sel.css(css))
 
+    def _meta_index(self) -> dict[tuple[str, str], list[tuple[int, str]]]:
+        """``("property"|"name", value) -> [(position, content), ...]`` of the raw page's ``<meta>`` tags that have
+        a ``content``, built in one walk (an article asks for about ten of them)."""
+        if self._metas is None:
+            self._metas = {}
+            for position, el in enumerate(self.raw.root.iter("meta")):
+                content = el.get("content")
+                if content is None:
+                    continue
+                for attr in ("property", "name"):
+                    if (value := el.get(attr)) is not None:
+                        self._metas.setdefault((attr, value), []).append((position, content))
+        return self._metas
+
     def meta(self, name: str) -> str | None:
-        value = self.raw.css(
-            f'meta[property="{name}"]::attr(content), meta[name="{name}"]::attr(content), '
-            f'meta[name="{name.lower()}"]::attr(content)').get()
+        """Content of the first ``<meta property=name>`` or ``<meta name=name>`` (or its lower-case name)."""
+        index = self._meta_index()
+        found = [hits[0] for key in (("property", name), ("name", name), ("name", name.lower()))
+                 if (hits := index.get(key))]
+        value = min(found)[1] if found else None
         return clean_text(value) if value else None
 
     def metas(self, name: str) -> list[str]:
-        return [v for v in (clean_text(x) for x in self.raw.css(f'meta[property="{name}"]::attr(content)').getall())
-                if v]
+        """Contents of every ``<meta property=name>``, in page order."""
+        return [v for v in (clean_text(c) for _, c in self._meta_index().get(("property", name), [])) if v]
 
     def keywords(self) -> list[str]:
         value = self.meta("keywords") or self.meta("news_keywords")
