@@ -1137,12 +1137,14 @@ class Archive:
         """The ``captures`` row of a WARC pointer (portal_spiders/warc.py), inserted on first use."""
         if not pointer or not pointer.get("record_id") or pointer.get("file") is None:
             return None
-        self.db.execute(
+        cur = self.db.conn.execute(
             "insert or ignore into captures (record_id, file, offset, length, digest, url, status, date) "
             "values (?, ?, ?, ?, ?, ?, ?, ?)",
             [pointer["record_id"], pointer["file"], int(pointer["offset"]), pointer.get("length"),
              pointer.get("digest"), pointer.get("url"), pointer.get("status"), pointer.get("date")])
-        row = self.db.execute("select id from captures where record_id = ?", [pointer["record_id"]]).fetchone()
+        if cur.rowcount == 1:
+            return int(cur.lastrowid)
+        row = self.db.conn.execute("select id from captures where record_id = ?", [pointer["record_id"]]).fetchone()
         return int(row[0])
 
     def capture(self, capture_id: int | None) -> dict[str, Any] | None:
@@ -1219,10 +1221,8 @@ class Archive:
         if max_age_days is not None:
             where += " and fetched_at >= ?"
             params.append((datetime.now(UTC) - timedelta(days=max_age_days)).isoformat(timespec="seconds"))
-        rows = list(self.db["attachments"].rows_where(
-            where, params, select="filename, sha256, path, mime, size, fetched_at, status, text, capture_id",
-            order_by="fetched_at desc", limit=1))
-        return rows[0] if rows else None
+        return self._row("select filename, sha256, path, mime, size, fetched_at, status, text, capture_id "
+                         f"from attachments where {where} order by fetched_at desc limit 1", params)
 
     def file_stats(self) -> dict[str, int]:
         """Distinct stored files, their bytes, attachment rows that failed, and WARC records pointed to."""

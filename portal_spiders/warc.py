@@ -188,7 +188,8 @@ class WarcWriter:
         """Write the request, response and metadata records of one exchange; returns the response's pointer."""
         when = ex.fetched_at or datetime.now(UTC)
         warc_date = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        builder = WARCWriter(io.BytesIO(), gzip=False, warc_version="1.1")
+        out = io.BytesIO()
+        builder = WARCWriter(out, gzip=False, warc_version="1.1")  # one writer per exchange: its set-up is not free
         response_id = f"<urn:uuid:{uuid.uuid4()}>"
         common = {"WARC-Date": warc_date}
         resp_headers = [(_RENAMED.get(k.lower(), k), v) for k, v in ex.response_headers]
@@ -215,9 +216,10 @@ class WarcWriter:
             warc_headers_dict={**common, "WARC-Concurrent-To": response_id})
         blobs = []
         for record in (response, request, metadata):
-            buf = io.BytesIO()
-            WARCWriter(buf, gzip=False, warc_version="1.1").write_record(record)
-            blobs.append(buf.getvalue())
+            builder.write_record(record)
+            blobs.append(out.getvalue())
+            out.seek(0)
+            out.truncate()
         with self._lock:
             if self._out is None or self._size >= self.max_size:
                 self._close_current()
