@@ -4,12 +4,11 @@ Run by ``scrapy runspider`` from the checkout, so it gets the project's download
 downloader middlewares, politeness settings given with ``-s``) but no item pipeline, no extension of the project and
 no WARC capture: what is left is Scrapy fetching the pages.
 
-    scrapy runspider benchmarks/_bare_spider.py -a urls=URLS.txt -a stats=STATS.json -s REPLICA_URL=...
+    scrapy runspider benchmarks/_bare_spider.py -a urls=URLS.txt -s REPLICA_URL=...
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,9 +23,9 @@ class BareSpider(scrapy.Spider):
     custom_settings: ClassVar[dict[str, Any]] = {
         "ITEM_PIPELINES": {}, "EXTENSIONS": {}, "SPIDERMON_ENABLED": False, "WARC_ENABLED": False}
 
-    def __init__(self, urls: str, stats: str, **kwargs: Any) -> None:
+    def __init__(self, urls: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.urls_file, self.stats_file = Path(urls), Path(stats)
+        self.urls_file = Path(urls)
 
     async def start(self) -> Any:
         """One request per URL of the file."""
@@ -36,8 +35,3 @@ class BareSpider(scrapy.Spider):
     def parse(self, response: Any, **kwargs: Any) -> Iterator[Any]:
         """Nothing: the response is dropped."""
         yield from ()
-
-    def closed(self, reason: str) -> None:
-        """Write the crawl's Scrapy stats (JSON) for the benchmark."""
-        stats = {k: v for k, v in self.crawler.stats.get_stats().items() if isinstance(v, (int, float, str))}
-        self.stats_file.write_text(json.dumps({**stats, "finish_reason": reason}), encoding="utf-8")

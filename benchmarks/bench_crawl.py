@@ -125,17 +125,17 @@ def crawl_once(kind: str, slug: str, articles: int, tmp: Path, *, files: bool = 
             cmd = [sys.executable, "-m", "scrapy", "crawl", slug, "-a", "full=1", "-a", "max_pages=100000", *common,
                    *([] if files else NO_FILES)]
         else:
-            urls, stats = work / "urls.txt", work / "stats.json"
+            urls = work / "urls.txt"
             urls.write_text("\n".join(site.absolute(site.article_path(a)) for a in site.articles), encoding="utf-8")
-            cmd = [sys.executable, "-m", "scrapy", "runspider", str(BARE_SPIDER), "-a", f"urls={urls}",
-                   "-a", f"stats={stats}", *common]
+            cmd = [sys.executable, "-m", "scrapy", "runspider", str(BARE_SPIDER), "-a", f"urls={urls}", *common]
         cpu, wall, peak, code = measure(cmd, log)
         entries = list(state.log)
     fetched = Counter(classify(site, key) for _method, key, _status in entries)
     run = Run(cpu, wall, peak, code, stat(log, "downloader/request_count"), fetched)
     if kind == "full" and db.exists():
-        with sqlite3.connect(db) as conn:
-            run.articles = conn.execute("select count(*) from articles").fetchone()[0]
+        conn = sqlite3.connect(db)
+        run.articles = conn.execute("select count(*) from articles").fetchone()[0]
+        conn.close()
     else:
         run.articles = sum(1 for _m, key, status in entries if status == 200 and classify(site, key) == "article")
     return run
