@@ -24,6 +24,15 @@ PNG_BYTES = bytes.fromhex(
 
 
 @dataclass
+class _Index:
+    """Lookups of a replica site's articles (see :meth:`ReplicaSite.index`)."""
+
+    by_id: dict[int, ReplicaArticle] = field(default_factory=dict)
+    by_path: dict[str, ReplicaArticle] = field(default_factory=dict)
+    attachments: dict[str, tuple[Attachment, ReplicaArticle]] = field(default_factory=dict)
+
+
+@dataclass
 class Reply:
     """An HTTP reply of the replica."""
 
@@ -52,6 +61,7 @@ class ReplicaSite:
         self.broken = False  # when True, article pages lose their title markup (a "redesign")
         self.host = portal.hosts[0]
         self.taken_down: dict[int, tuple[int, str | None]] = {}  # article id -> (status, Location) replacing it
+        self._index: _Index | None = None  # built on first use, dropped when the articles change
 
     # -- mutation (tests) ------------------------------------------------------------------------------
 
@@ -59,6 +69,7 @@ class ReplicaSite:
         """Publish articles; listings stay newest first."""
         localized = [self.localize(a) for a in articles]
         self.articles = sorted([*localized, *self.articles], key=lambda a: a.published, reverse=True)
+        self._index = None
 
     @staticmethod
     def localize(article: ReplicaArticle) -> ReplicaArticle:
@@ -70,6 +81,7 @@ class ReplicaSite:
         for i, art in enumerate(self.articles):
             if art.id == article_id:
                 self.articles[i] = art.edited(**changes)
+                self._index = None  # a new title may mean a new path
                 return self.articles[i]
         raise KeyError(article_id)
 
@@ -91,7 +103,31 @@ class ReplicaSite:
 
     def find(self, article_id: int) -> ReplicaArticle | None:
         """An article by id."""
-        return next((a for a in self.articles if a.id == article_id), None)
+        return self.index().by_id.get(article_id)
+
+    def article_at(self, path: str) -> ReplicaArticle | None:
+        """The article whose page is at ``path`` (and query, for platforms whose article URLs carry one)."""
+        return self.index().by_path.get(path.lower() if self.case_insensitive_paths else path)
+
+    def index(self) -> _Index:
+        """Articles by id, by page path and attachments by path, built once per change of the articles.
+
+        Two articles at one path would make the replica serve the wrong page for one of them: that raises.
+        """
+        index = self._index
+        if index is None:
+            index = _Index()
+            for art in self.articles:  # newest first: the newest article wins an id or attachment path
+                index.by_id.setdefault(art.id, art)
+                path = self.article_path(art)
+                key = path.lower() if self.case_insensitive_paths else path
+                other = index.by_path.setdefault(key, art)
+                if other is not art and other.id != art.id:
+                    raise ValueError(f"replica articles {other.id} and {art.id} share the path {path}")
+                for att in art.attachments:
+                    index.attachments.setdefault(att.path, (att, art))
+            self._index = index
+        return index
 
     # -- URLs -------------------------------------------------------------------------------------------
 
@@ -153,10 +189,9 @@ class ReplicaSite:
         """Serve one request; ``None`` means 404."""
         if path == "/robots.txt":
             return Reply(200, b"User-agent: *\nDisallow: /_layouts/\nDisallow: /admin/\n", "text/plain")
-        for art in self.articles:
-            for att in art.attachments:
-                if path == att.path:
-                    return self.attachment_reply(att, art)
+        attached = self.index().attachments.get(path)
+        if attached is not None:
+            return self.attachment_reply(*attached)
         if path.endswith((".png", ".jpg")):
             return Reply(200, PNG_BYTES, "image/png")
         gone = self.taken_down_reply(path, query)

@@ -72,10 +72,8 @@ class NukeVietSite(ReplicaSite):
         m = re.fullmatch(re.escape(base) + r"page-(\d+)/?", path)
         if m:
             return self.html(self.listing_page(int(m.group(1))))
-        for art in self.articles:
-            if self.article_path(art) == path:
-                return self.html(self.article_page(art))
-        return None
+        art = self.article_at(path)
+        return self.html(self.article_page(art)) if art is not None else None
 
     def feed(self) -> str:
         """RSS 2.0 of every article, newest first (RFC 822 dates with +0700)."""

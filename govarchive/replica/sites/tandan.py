@@ -71,9 +71,9 @@ class TanDanSite(ReplicaSite):
 
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
         lowered = path.lower()
-        for art in self.articles:
-            if self.article_path(art).lower() == lowered:
-                return self.html(self.article_page(art))
+        art = self.article_at(path)
+        if art is not None:
+            return self.html(self.article_page(art))
         for index, cat in enumerate(self.categories()):
             if lowered != cat.lower():
                 continue

@@ -66,10 +66,8 @@ class UploadPortalSite(ReplicaSite):
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
         if path.rstrip("/") == self.listing_path():
             return self.html(self.listing_page(int((query.get("page") or ["1"])[0])))
-        for art in self.articles:
-            if self.article_path(art) == path:
-                return self.html(self.article_page(art))
-        return None
+        art = self.article_at(path)
+        return self.html(self.article_page(art)) if art is not None else None
 
     # -- pages ----------------------------------------------------------------------------------------
 

@@ -38,9 +38,13 @@ class VCCorpSite(ReplicaSite):
 
     def group(self, index: int) -> list[ReplicaArticle]:
         """Articles of zone ``index``."""
-        return [a for i, a in enumerate(self.articles) if i % len(self.zones()) == index]
+        zones = len(self.zones())
+        return [a for i, a in enumerate(self.articles) if i % zones == index]
 
     def article_path(self, article: ReplicaArticle) -> str:
+        """``/<slug>-102<creation yyMMddHHmmss><3 digits>.htm``; the 3 digits are the id modulo 1000, as the real
+        site's are a short sequence number, so the creation time tells apart articles 1000 ids apart (two
+        articles at one path make :meth:`ReplicaSite.index` raise rather than serve one for the other)."""
         created = article.published - timedelta(minutes=63, seconds=17)
         return f"/{slugify(article.title)}-102{created:%y%m%d%H%M%S}{article.id % 1000:03d}.htm"
 
@@ -61,9 +65,8 @@ class VCCorpSite(ReplicaSite):
     # -- pages ----------------------------------------------------------------------------------------
 
     def route(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]]) -> Reply | None:
-        m = re.fullmatch(r"/[a-z0-9-]+-102\d{12}(\d{3})\.htm", path)
-        if m:
-            art = next((a for a in self.articles if a.id % 1000 == int(m.group(1))), None)
+        if re.fullmatch(r"/[a-z0-9-]+-102\d{15}\.htm", path):
+            art = self.article_at(path)  # the whole path: creation time and the 3-digit sequence number
             return self.html(self.article_page(art)) if art else None
         m = re.fullmatch(r"/timelinelist/(\d+)/(\d+)\.htm", path)
         if m:

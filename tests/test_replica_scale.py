@@ -1,0 +1,77 @@
+"""The replica at benchmark size: 2,000 articles per portal, each served at its own URL, looked up in constant time.
+
+The crawl benchmark (``benchmarks/bench_crawl.py``) serves thousands of articles per portal; a replica that aliases
+ids (the VCCorp URL keeps only 3 digits of the id) would serve one article for another, and one that scans its
+articles per request would time itself instead of the crawler.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, unquote
+
+import pytest
+
+from govarchive.replica.content import generate_articles
+from govarchive.replica.sites import ReplicaSite, esc, site_classes
+from portal_spiders.registry import default_registry
+
+ARTICLES = 2_000
+
+
+def big_site(slug: str) -> ReplicaSite:
+    """``slug``'s replica with :data:`ARTICLES` articles, every title made unique by its id."""
+    cfg = default_registry()[slug]
+    articles = [a.edited(title=f"{a.title} (bài {a.id})") for a in generate_articles(slug, ARTICLES)]
+    return site_classes()[cfg.platform](cfg, articles)
+
+
+def get(site: ReplicaSite, path_and_query: str) -> bytes:
+    """The body of a 200 reply to ``path_and_query``."""
+    path, _, query = path_and_query.partition("?")
+    reply = site.handle("GET", unquote(path), parse_qs(query), {})
+    assert reply is not None and reply.status == 200, path_and_query
+    return reply.body
+
+
+@pytest.mark.parametrize("slug", ["baochinhphu", "pbgdpl-laichau"])
+def test_each_article_has_its_own_url_and_page(slug: str) -> None:
+    site = big_site(slug)
+    paths = {a.id: site.article_path(a) for a in site.articles}
+    assert len(set(paths.values())) == ARTICLES
+    sample = [a for a in site.articles if a.id % 97 == 0 or a.id in (101, 1100, 1101, 2100)]
+    assert any(a.id > 1000 for a in sample) and any(a.id < 1000 for a in sample)
+    for art in sample:
+        body = get(site, paths[art.id]).decode("utf-8")
+        assert esc(art.title) in body.split("<body", 1)[1].split("Tin liên quan", 1)[0], (slug, art.id)
+
+
+def test_vccorp_ids_1000_apart_are_different_pages() -> None:
+    site = big_site("baochinhphu")
+    low, high = site.find(150), site.find(1150)
+    assert low is not None and high is not None
+    assert site.article_path(low)[-7:] == site.article_path(high)[-7:]  # same 3-digit sequence number
+    assert esc(low.title) in get(site, site.article_path(low)).decode("utf-8")
+    assert esc(high.title) in get(site, site.article_path(high)).decode("utf-8")
+    assert esc(low.title) not in get(site, site.article_path(high)).decode("utf-8").split("Tin liên quan")[0]
+
+
+def test_lookup_does_not_grow_with_the_article_count() -> None:
+    site = big_site("pbgdpl-laichau")
+    get(site, site.article_path(site.articles[0]))  # builds the index
+    paths = [site.article_path(a) for a in site.articles[-50:]]
+    started = time.perf_counter()
+    for path in paths:
+        get(site, path)
+    assert (time.perf_counter() - started) / len(paths) < 0.005  # a scan of 2,000 paths took 23 ms
+
+
+def test_edits_and_new_articles_are_served() -> None:
+    site = big_site("pbgdpl-laichau")
+    art = site.articles[10]
+    get(site, site.article_path(art))
+    edited = site.edit_article(art.id, title="Tiêu đề đã sửa")
+    assert "Tiêu đề đã sửa" in get(site, site.article_path(edited)).decode("utf-8")
+    added = generate_articles("pbgdpl-laichau", 1, start_id=9_000)[0].edited(title="Bài mới nhất")
+    site.add_articles([added])
+    assert "Bài mới nhất" in get(site, site.article_path(site.find(added.id))).decode("utf-8")  # type: ignore[arg-type]
