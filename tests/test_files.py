@@ -65,6 +65,81 @@ def test_text_of_pdf_docx_xlsx() -> None:
     assert extract_text(b"\x89PNG\r\n", "image/png") is None
 
 
+def _python_docx_text(data: bytes) -> str:
+    """The reference: what python-docx gives for the body paragraphs and the tables' rows."""
+    import io
+
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    parts += ["\t".join(cell.text for cell in row.cells) for table in document.tables for row in table.rows]
+    return "\n".join(parts)
+
+
+def _docx_with_inline_content() -> bytes:
+    """A document with every kind of run content, a hyperlink, a simple table and a nested paragraph."""
+    import io
+
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    document.add_paragraph("Kế hoạch số 15/KH-UBND")
+    run = document.add_paragraph().add_run("Cột\tmột")
+    run.add_break()  # a line break: a new line
+    run.add_text("Dòng hai")
+    page_break = document.add_paragraph().add_run("trước")
+    page_break.add_break(docx.enum.text.WD_BREAK.PAGE)  # a page break: nothing
+    page_break.add_text("sau")
+    document.add_paragraph("   ")  # blank text kept as python-docx keeps it
+    linked = document.add_paragraph("Xem ")
+    linked._p.append(parse_xml(f'<w:hyperlink {nsdecls("w")}><w:r><w:t>văn bản</w:t></w:r><w:r><w:noBreakHyphen/>'
+                               '<w:t xml:space="preserve"> gốc </w:t><w:cr/></w:r></w:hyperlink>'))
+    linked._p.append(parse_xml(f'<w:ins {nsdecls("w")} w:id="1" w:author="a"><w:r><w:t>chèn</w:t></w:r></w:ins>'))
+    table = document.add_table(rows=2, cols=3)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"Ô {r}.{c}"
+    table.rows[1].cells[2].add_paragraph("dòng thứ hai của ô")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _docx_with_merged_cells() -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Bảng gộp ô")
+    table = document.add_table(rows=3, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "gộp ngang"
+    table.cell(1, 2).merge(table.cell(2, 2)).text = "gộp dọc"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make", ["replica", "inline", "merged"])
+def test_docx_text_is_what_python_docx_reads(make: str) -> None:
+    """The fast reader of the main part gives python-docx's text exactly (merged cells go to python-docx)."""
+    from pipelines.filetext import _docx, _docx_body_text
+
+    data = {"replica": lambda: attachment_file(Attachment("x", "/a.docx"), ARTICLE)[0],
+            "inline": _docx_with_inline_content, "merged": _docx_with_merged_cells}[make]()
+    assert _docx(data) == _python_docx_text(data)
+    fast = _docx_body_text(data)
+    if make == "merged":
+        assert fast is None, "merged cells are left to python-docx"
+    else:
+        assert fast == _python_docx_text(data)
+        assert make != "inline" or ("Cột\tmột\nDòng hai" in fast and "trướcsau" in fast and "văn bản- gốc \n" in fast
+                                    and "chèn" not in fast and "Ô 1.2\ndòng thứ hai của ô" in fast)
+
+
 def test_tcvn3_word_97_file_comes_back_as_unicode_vietnamese() -> None:
     """The .doc is typed in TCVN3: antiword prints `Céng hoµ x· héi`; the text hygiene restores it."""
     import shutil
