@@ -34,3 +34,11 @@ def replace_section(section: str, start: str, end: str, doc: Path = PERFORMANCE_
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text, encoding="utf-8")
+
+
+def publish(section: str, start: str, end: str, *, write: bool, doc: Path = PERFORMANCE_DOC) -> None:
+    """Print a benchmark's section and, with ``write``, replace it in ``doc`` (between its markers)."""
+    print(section)
+    if write:
+        replace_section(section, start, end, doc)
+        print(f"\nwrote {doc.relative_to(ROOT)}")

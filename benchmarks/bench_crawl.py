@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from _report import PERFORMANCE_DOC as DOC
-from _report import command_line, replace_section
+from _report import command_line, publish
 from bench_dates import _loadavg, cpu_model, nproc
 from bench_listing import PORTALS
 from bench_reextract import PORTALS as REEXTRACT_PORTALS
@@ -98,7 +98,8 @@ def classify(site: Any, key: str) -> str:
     bare_path = path.partition("?")[0]
     if bare_path == "/robots.txt":
         return "robots"
-    if bare_path in site.index().attachments or bare_path.endswith((".png", ".jpg")):
+    if bare_path in site.index().attachments or bare_path.endswith((".png", ".jpg")) or \
+            bare_path.startswith("/documents/"):  # Liferay's document library (files and images by uuid)
         return "file"
     return "listing"  # listing pages, feeds, sitemaps, the home page
 
@@ -283,10 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     section = run(args.articles, max(1, args.repeats), command_line(None if argv is None else [sys.argv[0], *argv]),
                   files=not args.no_files)
-    print(section)
-    if args.write:
-        replace_section(section, START, END)
-        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    publish(section, START, END, write=args.write)
     return 0
 
 

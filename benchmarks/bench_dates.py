@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from _report import PERFORMANCE_DOC as DOC
-from _report import command_line, replace_section
+from _report import command_line, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -267,10 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     command = command_line(None if argv is None else [sys.argv[0], *argv])
     section = run(max(5, args.repeats), args.min_seconds, command)
-    print(section)
-    if args.write:
-        replace_section(section, START, END)
-        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    publish(section, START, END, write=args.write)
     return 0
 
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _report import command_line, replace_section
+from _report import command_line, publish
 from bench_dates import _loadavg, cpu_model, nproc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help=f"replace the bench_faults section of {DOC}")
     args = ap.parse_args(argv)
     section = run(command_line(None if argv is None else [sys.argv[0], *argv]))
-    print(section)
-    if args.write:
-        replace_section(section, START, END, doc=DOC)
-        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    publish(section, START, END, write=args.write, doc=DOC)
     return 0
 
 

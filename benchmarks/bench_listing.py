@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from _report import PERFORMANCE_DOC as DOC
-from _report import command_line, replace_section
+from _report import command_line, publish
 from bench_dates import _loadavg, cpu_model, nproc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,10 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats per size (median is reported)")
     args = ap.parse_args(argv)
     section = run(max(3, args.repeats), command_line(None if argv is None else [sys.argv[0], *argv]))
-    print(section)
-    if args.write:
-        replace_section(section, START, END)
-        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    publish(section, START, END, write=args.write)
     return 0
 
 
