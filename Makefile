@@ -48,6 +48,7 @@ bench: $(STAMP) ## run the benchmarks and write docs/performance.md (and docs/re
 	$(BIN)/python benchmarks/bench_listing.py --write
 	$(BIN)/python benchmarks/bench_faults.py --write
 	$(BIN)/python benchmarks/bench_crawl.py --write
+	$(BIN)/python benchmarks/bench_crawl.py --no-files --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

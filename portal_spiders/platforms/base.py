@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 from form2request import form2request
@@ -35,6 +35,7 @@ from lxml_html_clean import Cleaner
 from parsel import Selector
 from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
+from scrapy.utils.response import get_base_url
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 from w3lib.url import safe_url_string
 
@@ -133,6 +134,19 @@ def _classify_key(feed: tuple[str, ...], article: tuple[str, ...], listing: tupl
         if _any_match(patterns)(key):
             return kind
     return None
+
+
+@lru_cache(maxsize=32768)
+def join_url(base: str, href: str) -> str:
+    """``urljoin(base, href)``, cached: a listing page's links are joined twice (entries and the article-link
+    count), and the same menus and items come back on every page of a crawl."""
+    return urljoin(base, href)
+
+
+@lru_cache(maxsize=32768)
+def _path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
@@ -547,8 +561,7 @@ class Platform:
 
     @classmethod
     def _url_key(cls, url: str) -> str:
-        parts = urlsplit(url)
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return _path_and_query(url)
 
     @classmethod
     def classify_url(cls, url: str) -> str | None:
@@ -568,9 +581,10 @@ class Platform:
     def count_article_links(self, response: TextResponse, sel: Selector) -> int:
         """Distinct same-host links anywhere on the page with this platform's article URL shape."""
         host = (urlsplit(response.url).hostname or "").removeprefix("www.")
+        base = get_base_url(response)
         found = set()
         for href in set(map(str.strip, sel.xpath("//a/@href").getall())):  # an item often links twice
-            url = response.urljoin(href)
+            url = join_url(base, href)
             if (urlsplit(url).hostname or "").removeprefix("www.") == host and self.classify_url(url) == "article":
                 found.add(self.canonical_url(url))
         return len(found)
@@ -602,12 +616,13 @@ class Platform:
     def listing_entries(self, response: TextResponse, sel: Selector) -> list[ListingEntry]:
         """Links to articles on a listing page."""
         seen: dict[str, ListingEntry] = {}
+        base = get_base_url(response)
         for css in self.selectors["listing_links"]:
             for a in css_select(sel, css):
                 href = (a.get("href") or "").strip()
                 if not href or href.startswith(("javascript:", "#", "mailto:")):
                     continue
-                url = response.urljoin(href)
+                url = join_url(base, href)
                 if url not in seen:
                     seen[url] = ListingEntry(url=url, title=inline_text(a) or None, published=self._listing_date(a))
                 elif not seen[url].title:  # an image link first, then the title link to the same article
