@@ -133,14 +133,14 @@ def crawl_once(kind: str, slug: str, articles: int, tmp: Path, *, files: bool = 
             cmd = [sys.executable, "-m", "scrapy", "runspider", str(BARE_SPIDER), "-a", f"urls={urls}", *common]
         cpu, wall, peak, code = measure(cmd, log)
         entries = list(state.log)
-    fetched = Counter(classify(site, key) for _method, key, _status in entries)
-    run = Run(cpu, wall, peak, code, stat(log, "downloader/request_count"), fetched)
+    kinds = [(classify(site, key), status) for _method, key, status in entries]
+    run = Run(cpu, wall, peak, code, stat(log, "downloader/request_count"), Counter(k for k, _status in kinds))
     if kind == "full" and db.exists():
         conn = sqlite3.connect(db)
         run.articles = conn.execute("select count(*) from articles").fetchone()[0]
         conn.close()
     else:
-        run.articles = sum(1 for _m, key, status in entries if status == 200 and classify(site, key) == "article")
+        run.articles = sum(1 for k, status in kinds if status == 200 and k == "article")
     return run
 
 

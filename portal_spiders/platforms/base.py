@@ -483,19 +483,20 @@ ALL_LABELS = sorted({lab for labs in LABELS.values() for lab in labs}, key=len, 
 # A text that starts with any label (what ends the links after a label); a label need not be followed by ":".
 ANY_LABEL_START = re.compile("|".join(re.escape(lab) for lab in ALL_LABELS), re.I)
 
+ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|rar|zip|7z|rtf|odt|ods|txt|csv|xml|signed)(?:$|[?#])", re.I)
+DATE_HINT = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}-\d{2}-\d{2}|tháng\s+\d{1,2}", re.I)
+
 
 @lru_cache(maxsize=256)
-def _label_start(label: str) -> re.Pattern[str]:
+def label_start(label: str) -> re.Pattern[str]:
     """An element text that *is* ``label``: the label, then a colon, a space or the end."""
     return re.compile(rf"^\s*{re.escape(label)}\s*(?::|：|\s|$)", re.I)
 
 
 @lru_cache(maxsize=256)
-def _label_prefix(label: str) -> re.Pattern[str]:
+def label_prefix(label: str) -> re.Pattern[str]:
     """``label`` with its colon and spaces, to cut from the front of a labelled text."""
     return re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*", re.I)
-ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|rar|zip|7z|rtf|odt|ods|txt|csv|xml|signed)(?:$|[?#])", re.I)
-DATE_HINT = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}-\d{2}-\d{2}|tháng\s+\d{1,2}", re.I)
 
 
 class Platform:
@@ -1140,12 +1141,12 @@ class ArticlePage:
                 if isinstance(node.tag, str) and node.tag not in {"html", "body", "head", "title"}
                 and (text := node.text or "").strip()
             ]
-        rx = _label_start(label)
+        rx = label_start(label)
         return [node for node, text in self._texted if rx.match(text)]
 
     def label_text(self, label: str, *, keep_label: bool = False) -> str | None:
         """Text after a visible label (``Tác giả: Minh Anh``), on the label's element or its next sibling."""
-        rx = _label_prefix(label)
+        rx = label_prefix(label)
         for node in self._label_nodes(label):
             text = inline_text(node)
             value = rx.sub("", text, count=1).strip()

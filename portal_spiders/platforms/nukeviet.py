@@ -25,7 +25,7 @@ from parsel import Selector
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from portal_spiders.platforms.base import ALL_LABELS, ArticlePage, Platform, inline_text
+from portal_spiders.platforms.base import ALL_LABELS, ArticlePage, Platform, inline_text, label_prefix
 from portal_spiders.text import clean_text
 
 AUTHOR_LABELS = ("Tác giả bài viết", "Tác giả", "Người viết")
@@ -89,7 +89,7 @@ class NukeViet(Platform):
     @staticmethod
     def label_value(page: ArticlePage, label: str) -> str | None:
         """Value of ``Label: value`` in one element, or of ``<strong>Label: </strong>value`` (the label's tail)."""
-        rx = re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*", re.I)
+        rx = label_prefix(label)
         for node in page.root.iter("strong", "b", "span", "label", "em", "p", "div", "li"):
             if not rx.match(node.text or ""):
                 continue
