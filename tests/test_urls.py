@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+import html
+import re
+from pathlib import Path
+from urllib.parse import urljoin
 
-from portal_spiders.urls import canonical_url, host_of
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal_spiders.platforms.base import join_url
+from portal_spiders.urls import _general_canonical, _plain_canonical, canonical_url, host_of
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 # (url as found in a page, SharePoint case-insensitive paths?, canonical form)
 CASES = [
@@ -93,3 +103,51 @@ def test_content_parameters_distinguish_articles() -> None:
 
 def test_host_of() -> None:
     assert host_of("https://WWW.Laichau.dcs.vn:443/x") == "laichau.dcs.vn"
+
+
+# -- the plain-URL fast path agrees with the general one ----------------------------------------------------------
+
+_PLAIN_PIECES = st.sampled_from(["a", "Z", "0", "-", ".", "_", "~", "/", "//", "www.", "Pages", "ItemID", "itemid",
+                                 "Source", "utm_source", "ref", "id", "=", "&", "?", ":", "%2F", "%41", "+", ";",
+                                 "jsessionid", "#", " ", "Đ", "..", "(S(abcdefghijkl))"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(scheme=st.sampled_from(["http", "https", "HTTP"]),
+       host=st.sampled_from(["laichau.dcs.vn", "www.laichau.gov.vn", "x.vn", "LaiChau.gov.vn", "x.vn:8080",
+                             "x.vn:443", "a-b.c-d.vn", "localhost"]),
+       path=st.lists(_PLAIN_PIECES, max_size=8).map("".join),
+       query=st.one_of(st.none(), st.lists(_PLAIN_PIECES, max_size=10).map("".join)),
+       ci=st.booleans())
+def test_plain_fast_path_agrees_with_the_general_path(scheme: str, host: str, path: str, query: str | None,
+                                                      ci: bool) -> None:
+    url = f"{scheme}://{host}/{path}" + (f"?{query}" if query is not None else "")
+    fast = _plain_canonical(url, ci)
+    assert fast is None or fast == _general_canonical(url, ci), url
+
+
+def test_plain_fast_path_takes_the_links_of_the_fixtures() -> None:
+    """Real links of every fixture: where the fast path answers, it agrees; and it answers for most of them."""
+    hrefs = {urljoin("https://www.laichau.gov.vn/tin-tuc/trang.html", html.unescape(h).strip())
+             for page in FIXTURES.rglob("*.html")
+             for h in re.findall(r'href="([^"]+)"', page.read_text("utf-8", errors="replace"))}
+    assert len(hrefs) > 300
+    answered = 0
+    for url in hrefs:
+        for ci in (False, True):
+            fast = _plain_canonical(url, ci)
+            if fast is not None:
+                answered += 1
+                assert fast == _general_canonical(url, ci), url
+    assert answered > len(hrefs)  # more than half of the (url, ci) pairs
+
+
+@settings(max_examples=2000, deadline=None)
+@given(base=st.sampled_from(["https://laichau.gov.vn/tin-tuc/trang.html?page=2", "http://X.vn:8080/a/", "HTTPS://x.vn",
+                             "https://x.vn/a/b/c", "ftp://x.vn/a", "/relative/base"]),
+       href=st.lists(st.sampled_from(["/", "//", "a", "B", ".", "..", "./", "../", "?", "#", "=", "&", " ", "\t", "\n",
+                                      "%2E", "Đ", ";", ":", "x.vn"]), max_size=10).map("".join))
+def test_join_url_agrees_with_urljoin(base: str, href: str) -> None:
+    join_url.cache_clear()
+    assert join_url(base, href) == urljoin(base, href)
+    assert join_url(base, "/" + href) == urljoin(base, "/" + href)

@@ -38,6 +38,8 @@ NOT_ARTICLE = re.compile(
     r"/(?:tag|tags|category|danh-muc|chuyen-muc|search|tim-kiem|page|trang|lien-he|contact|login|dang-nhap|rss)"
     r"(?:/|$|\.)|[?&](?:page|p|trang)=\d+$|\.(?:jpe?g|png|gif|pdf|docx?|xlsx?|zip|rar|mp[34])(?:$|\?)", re.I)
 MIN_BODY_CHARS = 80  # the base heuristic's threshold for a text block
+LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
+COMMENT = re.compile(r"<!--.*?-->", re.S)
 SUBMITTED = re.compile(r"^\s*(?:Submitted|Posted|Đăng)\s+by\s+(?P<who>.+?)\s+on\s+(?P<when>.+)$", re.I)
 
 
@@ -105,7 +107,9 @@ class Generic(Platform):
         """Article links and next page, plus the same-host RSS/Atom feeds the page advertises."""
         listing = super().parse_listing(response)
         host = (urlsplit(response.url).hostname or "").removeprefix("www.")
-        raw = Selector(text=response.text)
+        # only the page's <link> tags are parsed (the cleaned tree has none; parsing a big page again costs more)
+        tags = LINK_TAG.findall(COMMENT.sub("", response.text))
+        raw = Selector(text="".join(tags) or "<html></html>")
         for href in raw.css('link[rel~=alternate][type="application/rss+xml"]::attr(href), '
                             'link[rel~=alternate][type="application/atom+xml"]::attr(href)').getall():
             url = response.urljoin(href.strip())

@@ -60,7 +60,7 @@ from portal_spiders.platforms.base import (
     ListingEntry,
     ListingPage,
     Platform,
-    css_select,
+    css_select_each,
     inline_text,
     more_links_than,
 )
@@ -200,22 +200,22 @@ class Liferay(Platform):
         yield from super().next_page_requests(response, sel)
 
     def _liferay_pager(self, sel: Selector) -> bool:
-        return any(css_select(sel, css) for css in self.selectors["next_page"])
+        return any(css_select_each(sel, self.selectors["next_page"]))
 
     def _liferay_next(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
-        for css in self.selectors["next_page"]:
-            for a in sel.css(css):
-                label = inline_text(a.root).lower()
-                if not NEXT_LABELS.match(label) and "next" not in (a.attrib.get("class") or ""):
+        for links in css_select_each(sel, self.selectors["next_page"]):
+            for a in links:
+                label = inline_text(a).lower()
+                if not NEXT_LABELS.match(label) and "next" not in (a.get("class") or ""):
                     continue
-                li = a.root.getparent()
+                li = a.getparent()
                 if li is not None and "disabled" in (li.get("class") or ""):
                     return
-                href = (a.attrib.get("href") or "").strip()
+                href = (a.get("href") or "").strip()
                 if href and not href.startswith(("javascript:", "#")):
                     yield Request(response.urljoin(href))
                     return
-                url = self.cur_url(response, a.root)
+                url = self.cur_url(response, a)
                 if url:
                     yield Request(url)
                 return
@@ -272,8 +272,10 @@ class Liferay(Platform):
             if node is None or more_links_than(node, ITEM_LINKS):
                 break
             for el in node.iter("small", "time", "span", "p", "div"):
+                if el.find(".//a") is not None:  # first: the cheap test, and the link's own container fails it
+                    continue
                 text = inline_text(el)
-                if len(text) <= 40 and DATE_HINT.search(text) and el.find(".//a") is None:
+                if len(text) <= 40 and DATE_HINT.search(text):
                     return text
         return super()._listing_date(link)
 
