@@ -107,7 +107,7 @@ def lean_listing(slug: str, links: int, *, flat: bool = False) -> Any:
     base_path = site.article_path(article)
     items = []
     for i in range(links):
-        path = base_path.replace(str(article.id), str(100_000 + i)) if str(article.id) in base_path else \
+        path = base_path.replace(str(article.id), str(10_000 + i)) if str(article.id) in base_path else \
             f"{base_path}-{i}"
         inner = f'{link[0][:-1]} href="{html.escape(path)}">Tin số {i}{link[1]} <span>10:{i % 60:02d} ' \
                 f"{1 + i % 28:02d}/03/2024</span>"
@@ -137,11 +137,39 @@ def spider_for(slug: str) -> Any:
     return spider
 
 
+LOOP_STEPS = 10_000_000
+
+
+def python_loop_seconds() -> float:
+    """Median CPU seconds of a fixed pure-Python loop: how fast this machine runs Python, to compare runs."""
+    def loop() -> int:
+        total = 0
+        for i in range(LOOP_STEPS):
+            total += i
+        return total
+
+    return median_time(loop, 3, cpu=True)[0]
+
+
+def cold_caches() -> None:
+    """Empty the parsers' URL caches (joins, URL keys, classifications, canonical forms): every link of a page
+    seen for the first time, as on a crawl's new listing page, not the warm answers of the previous repeat."""
+    from portal_spiders import urls
+    from portal_spiders.platforms import base
+
+    for module in (base, urls):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+
 def median_time(fn: Callable[[], Any], repeats: int, *, cpu: bool = False) -> tuple[float, Any]:
-    """Median wall-clock (or, with ``cpu``, process CPU) seconds of ``repeats`` calls, and the last result."""
+    """Median wall-clock (or, with ``cpu``, process CPU) seconds of ``repeats`` calls, each with cold URL caches,
+    and the last result."""
     clock = time.process_time if cpu else time.perf_counter
     times, result = [], None
     for _ in range(repeats):
+        cold_caches()
         started = clock()
         result = fn()
         times.append(clock() - started)
@@ -180,6 +208,7 @@ def run(repeats: int, command: str) -> str:
     registry = default_registry()
     cap = 4 * 1024 * 1024
     load_before = _loadavg()
+    loop_s = python_loop_seconds()
     rows = []
     for slug in PORTALS:
         spider = spider_for(slug)
@@ -234,7 +263,8 @@ def run(repeats: int, command: str) -> str:
         "* flat: the lean items in one shared container (no element per item); before = that flat page parsed with "
         "the two quadratic parts as they were before issue 10 (the whole text of each link's containers read for its "
         "date; listing selectors evaluated by libxml2), one run per size",
-        "* CPU = process CPU time of the 20k parse (less sensitive to the machine's load than wall time)",
+        "* CPU = process CPU time of the 20k parse (less sensitive to the machine's load than wall time); every "
+        "timed run starts with the parsers' URL caches emptied (each link new, as on a crawl's next listing page)",
         "",
         f"| portal (platform) | parse {small // 1000}k / {mid // 1000}k / {big // 1000}k links | "
         f"{big // 1000}k/{small // 1000}k (linear: {big // small}) | CPU {big // 1000}k | page at {big // 1000}k | "
@@ -252,11 +282,14 @@ def run(repeats: int, command: str) -> str:
             f"{cpu_s:.2f} s | {timings[big][0] / 1048576:.1f} MiB | {timings[big][3]:.2f} s | {full_links:,} links "
             f"({full_bytes / 1048576:.1f} MiB), {full_s:.2f} s | {flat_s:.2f} s | "
             + " / ".join(f"{baseline[n]:.2f} s" for n in BASELINE_SIZES) + " |")
+    growth = max(timings[big][2] / timings[small][2] for _slug, _plat, timings, *_rest in rows)
+    verdict = "met" if worst_parse < 2 else f"not met on this machine ({worst_parse:.2f} s)"
     lines += [
         "",
         f"Slowest parse of a {big:,}-link page: **{worst_parse:.2f} s**; slowest whole callback: "
-        f"**{worst_callback:.2f} s** (target: under 2 s for the parse). Read on a loaded machine, compare the ratio "
-        "column (time at 20k over time at 1k) with 20, the ratio of the link counts.",
+        f"**{worst_callback:.2f} s**. Target, under 2 s for the parse: {verdict}. From {small:,} to {big:,} links "
+        f"({big // small}× the links) the parse time grew at most {growth:.1f}×. Machine speed for comparison: a "
+        f"{LOOP_STEPS:,}-step pure-Python loop took {loop_s:.2f} s CPU in this run.",
         END,
     ]
     return "\n".join(lines)

@@ -255,7 +255,8 @@ def test_linear_css_matches_parsel_on_every_fixture() -> None:
                                                          "tags", "attachments", "category")]
         groups.append(tuple(parser._removals_for_listing()))
     for path in glob.glob(str(ROOT / "tests" / "fixtures" / "*" / "*.html")):
-        root = lxml.html.document_fromstring(Path(path).read_text(encoding="utf-8", errors="replace"))
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        root = lxml.html.document_fromstring(text)
         sel = Selector(root=root, type="html")
         for group in groups:
             union = set()
@@ -263,6 +264,26 @@ def test_linear_css_matches_parsel_on_every_fixture() -> None:
                 assert base.css_select(sel, css) == [n.root for n in sel.css(css)], (path, css)
                 union |= {n.root for n in sel.css(css)}
             assert set(base.select_all(root, group)) == union, (path, group)
+            # skipping the selectors whose names the page's text lacks changes nothing
+            assert set(base.select_all(root, group, text=text)) == union, (path, group)
+
+
+def test_selectors_skipped_by_the_page_text_only_when_they_cannot_match() -> None:
+    """select_all(text=...) skips a selector only when a class, id or attribute it needs is absent from the HTML;
+    a pseudo-class such as :not(.x) or an attribute value that looks like a class is never a reason to skip."""
+    import lxml.html
+
+    from portal_spiders.platforms import base
+
+    text = ('<html><body><div class="item">a</div><div id="Main" HIDDEN>b</div>'
+            '<a href="/file.pdf">c</a></body></html>')
+    root = lxml.html.document_fromstring(text)
+    tags = {css: [el.tag for el in base.select_all(root, [css], text=text)] for css in (
+        ".item", ".absent", "#Main", "#main", "[hidden]", "[aria-hidden=true]", "div:not(.absent)",
+        "a[href$='.pdf']", "[class*=ite]", "[class*=pager]")}
+    assert tags == {".item": ["div"], ".absent": [], "#Main": ["div"], "#main": [], "[hidden]": ["div"],
+                    "[aria-hidden=true]": [], "div:not(.absent)": ["div", "div"], "a[href$='.pdf']": ["a"],
+                    "[class*=ite]": ["div"], "[class*=pager]": []}
 
 
 # -- 4. pagers on every platform --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from form2request import form2request
 from lxml import etree
 from lxml_html_clean import Cleaner
 from parsel import Selector
+from parsel.csstranslator import css2xpath
 from scrapy import Request
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.response import get_base_url
@@ -91,10 +92,10 @@ def clean_dom(html: str, *, extra_remove: Iterable[str] = ()) -> lxml.html.HtmlE
     root = lxml.html.document_fromstring(html or "<html></html>", parser=HTML_PARSER)
     for node in root.xpath("//comment() | //processing-instruction()"):
         _drop(node)
-    remove_matching(root, ALWAYS_REMOVE)
+    remove_matching(root, ALWAYS_REMOVE, text=html)
     # Chrome goes in a second pass, so the page's text that _keeps_content compares with has no scripts in it.
     page_chars: list[int] = []
-    remove_matching(root, (*CHROME_SELECTORS, *extra_remove),
+    remove_matching(root, (*CHROME_SELECTORS, *extra_remove), text=html,
                     keep=lambda node: node.tag in SECTION_CHROME and _keeps_content(node, root, page_chars))
     for node in root.xpath("//*[@style]"):
         if HIDDEN_STYLE.search(node.get("style", "")):
@@ -136,16 +137,18 @@ def _any_match(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     return lambda key: search(key) is not None
 
 
-@lru_cache(maxsize=8192)
-def _classify_key(feed: tuple[str, ...], article: tuple[str, ...], listing: tuple[str, ...], key: str) -> str | None:
-    # Cached: a listing's links are classified twice (entries and the article-link count) and repeat across pages.
-    for kind, patterns in (("feed", feed), ("article", article), ("listing", listing)):
+@lru_cache(maxsize=65536)
+def _classify_key(platform: type[Platform], key: str) -> str | None:
+    # Cached by platform class (hashed by identity, unlike the pattern tuples): a listing's links are classified
+    # twice (entries and the article-link count) and repeat across pages.
+    for kind, patterns in (("feed", platform.feed_url_patterns), ("article", platform.article_url_patterns),
+                           ("listing", platform.listing_url_patterns)):
         if _any_match(patterns)(key):
             return kind
     return None
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=65536)
 def join_url(base: str, href: str) -> str:
     """``urljoin(base, href)``, cached: a listing page's links are joined twice (entries and the article-link
     count), and the same menus and items come back on every page of a crawl.
@@ -171,16 +174,17 @@ def _origin(base: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=65536)
 def _path_and_query(url: str) -> str:
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
-                    keep: Callable[[Any], bool] | None = None) -> None:
-    """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay)."""
-    for node in select_all(root, selectors):
+                    keep: Callable[[Any], bool] | None = None, *, text: str | None = None) -> None:
+    """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay).
+    ``text``: the HTML the tree was parsed from (see :func:`select_all`)."""
+    for node in select_all(root, selectors, text=text):
         if keep is None or not keep(node):
             _drop(node)
 
@@ -188,7 +192,8 @@ def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
 # -- linear CSS for big pages -----------------------------------------------------------------------------------
 # libxml2 evaluates a chain of descendant steps (`.item h3 a` -> .../descendant::h3/descendant::a) in time that grows
 # with the square of the matches on a listing-sized page. Listing selectors are such chains, so they are matched
-# here right to left instead: the elements the last compound names, then their ancestors (linear).
+# here right to left instead: the elements the last compound names, then their ancestors (linear). A single
+# compound is one XPath step, linear in libxml2 too, and is left to it.
 
 _COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][\w-]*|\*)?(?P<rest>(?:[#.][\w-]+|\[[^\]]*\])*)$")
 _ATTRIBUTE = re.compile(r"""^\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:"([^"]*)"|'([^']*)'|([^\]\s"']*)))?\s*\]$""")
@@ -307,6 +312,8 @@ def css_select(scope: Any, css: str) -> list[Any]:
         return [el for el in root.iter(*tags) if any(
             c[0][-1].matches(el) and _chain_matches(el, c[0], c[1], len(c[0]) - 2, root) for c in chains)]
     compounds, combinators = chains[0]  # type: ignore[misc]
+    if len(compounds) == 1:
+        return _single_step(css.strip())(root)
     last = compounds[-1]
     if last.tag is not None:
         candidates: Iterable[Any] = root.iter(last.tag)
@@ -320,6 +327,12 @@ def css_select(scope: Any, css: str) -> list[Any]:
             if last.matches(el) and _chain_matches(el, compounds, combinators, len(compounds) - 2, root)]
 
 
+@lru_cache(maxsize=512)
+def _single_step(css: str) -> etree.XPath:
+    # One compound (no combinator) is one XPath step, which libxml2 evaluates in linear time, in C.
+    return etree.XPath(css2xpath(css))
+
+
 def css_select_each(scope: Any, selectors: Iterable[str]) -> list[list[Any]]:
     """:func:`css_select` of each of ``selectors`` (one list each, in their order), in one walk of the tree for
     all those that are chains ending in a tag name: the next-page selectors of a platform all end in ``a``, and a
@@ -327,7 +340,8 @@ def css_select_each(scope: Any, selectors: Iterable[str]) -> list[list[Any]]:
     root = getattr(scope, "root", scope)
     wanted = list(selectors)
     chains = [_chain(css) if "," not in css else None for css in wanted]
-    walked = [i for i, chain in enumerate(chains) if chain is not None and chain[0][-1].tag is not None]
+    walked = [i for i, chain in enumerate(chains)
+              if chain is not None and len(chain[0]) > 1 and chain[0][-1].tag is not None]
     found: list[list[Any]] = [[] for _ in wanted]
     if walked:
         for el in root.iter(*{chains[i][0][-1].tag for i in walked}):  # type: ignore[index]
@@ -390,13 +404,19 @@ def _matcher(selectors: tuple[str, ...]) -> _Matcher:
                     re.compile(prefilter) if prefilter else None, tuple(others))
 
 
-def select_all(root: Any, selectors: Iterable[str]) -> list[Any]:
+def select_all(root: Any, selectors: Iterable[str], *, text: str | None = None) -> list[Any]:
     """Elements matching any of the CSS ``selectors``, each once.
 
     The tree is walked a constant number of times whatever the number of selectors (tags, then elements with an
     id, then elements with a class), instead of once per selector (clean_dom alone has about 40). Selectors with
-    other attribute tests or combinators are few and go through :func:`css_select`.
+    other attribute tests or combinators are few and go through :func:`css_select`. With ``text``, the HTML the
+    tree was parsed from, a selector naming a class, id or attribute that the text does not contain is skipped
+    (most chrome and pager selectors are absent from a given page, and a walk over a big listing's classed
+    elements costs more than searching its text).
     """
+    if text is not None:
+        lowered: list[str] = []
+        selectors = [css for css in selectors if _may_occur(css, text, lowered)]
     matcher = _matcher(tuple(selectors))
     found: dict[Any, None] = {}
     if matcher.tags:
@@ -407,23 +427,60 @@ def select_all(root: Any, selectors: Iterable[str]) -> list[Any]:
             if wanted and (None in wanted or el.tag in wanted):
                 found.setdefault(el, None)
     if matcher.prefilter is not None:
-        search = matcher.prefilter.search
+        # a listing repeats a few class values thousands of times: each distinct value is matched once
+        tags_for: dict[str, tuple[str | None, ...]] = {}
         for el in _CLASSED(root):
             value = el.get("class", "")
-            if not search(value):
-                continue
-            if any(part in value for part in matcher.class_parts):
+            tags = tags_for.get(value)
+            if tags is None:
+                tags = tags_for[value] = _class_tags(matcher, value)
+            if tags and (None in tags or el.tag in tags):
                 found.setdefault(el, None)
-                continue
-            tokens = value.split()
-            for token in tokens:
-                for tag, required in matcher.classes.get(token, ()):
-                    if (tag is None or el.tag == tag) and required.issubset(tokens):
-                        found.setdefault(el, None)
     for css in matcher.others:
         for node in css_select(root, css):
             found.setdefault(node, None)
     return list(found)
+
+
+def _may_occur(css: str, text: str, lowered: list[str]) -> bool:
+    """Whether an element matching ``css`` may be in the page whose HTML is ``text``: every class and id it names
+    appears in the text (attribute names, which HTML does not case, in the lower-cased text). A class or id written
+    with character references in the markup would be missed; the portals' markup has none."""
+    for classes_ids, attributes in _literals(css):
+        if all(word in text for word in classes_ids):
+            if attributes and not lowered:
+                lowered.append(text.lower())
+            if all(name in lowered[0] for name in attributes):
+                return True
+    return False
+
+
+@lru_cache(maxsize=1024)
+def _literals(css: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """Per alternative of a selector group: the class names and ids, and the attribute names, it needs."""
+    alternatives = []
+    for part in (css.split(",") if not re.search(r"[('\"]", css) else [css]):
+        outside = re.sub(r"\[[^\]]*\]", "", part)
+        if ":" in outside or "(" in outside:
+            alternatives.append(((), ()))  # a pseudo-class such as :not() may match where a name is absent
+            continue
+        words = tuple(re.findall(r"[#.]([\w-]+)", outside))
+        contains = re.findall(r"\[class\*=[\"']?([\w-]+)", part)
+        names = tuple(n.lower() for n in re.findall(r"\[\s*([\w-]+)", part) if n.lower() != "class")
+        alternatives.append((words + tuple(contains), names))
+    return tuple(alternatives)
+
+
+def _class_tags(matcher: _Matcher, value: str) -> tuple[str | None, ...]:
+    """The tags an element with this class attribute must have to match one of ``matcher``'s class selectors
+    (``None``: any tag; empty: none matches)."""
+    if matcher.prefilter is None or not matcher.prefilter.search(value):
+        return ()
+    if any(part in value for part in matcher.class_parts):
+        return (None,)
+    tokens = value.split()
+    return tuple({tag: None for token in tokens for tag, required in matcher.classes.get(token, ())
+                  if required.issubset(tokens)})
 
 
 _CLASSED = etree.XPath("descendant-or-self::*[@class]")
@@ -437,6 +494,8 @@ def input_value(page: str, ident: str) -> str | None:
 
     Read from the HTML text: the cleaned tree has lost the inputs of forms, and parsing a big page again for one
     attribute would cost as much as the whole listing."""
+    if ident not in page:  # ids are case-sensitive; a 4 MB page is searched for the id far faster than for the tag
+        return None
     tag = re.search(rf"""<input\b[^>]*?\sid\s*=\s*["']?{re.escape(ident)}(?=["'\s/>])[^>]*>""", page, re.I)
     value = _INPUT_VALUE.search(tag.group(0)) if tag else None
     return html_lib.unescape(next(g for g in value.groups() if g is not None)) if value else None
@@ -629,8 +688,7 @@ class Platform:
     @classmethod
     def classify_url(cls, url: str) -> str | None:
         """``"article"``, ``"listing"`` or ``"feed"`` for a URL of this platform's shapes, else ``None``."""
-        return _classify_key(cls.feed_url_patterns, cls.article_url_patterns, cls.listing_url_patterns,
-                             cls._url_key(url))
+        return _classify_key(cls, cls._url_key(url))
 
     @classmethod
     def has_signature(cls, url: str) -> bool:
@@ -672,7 +730,7 @@ class Platform:
         finally:
             self._candidates = None
         counted = self.count_article_links(response, sel) if self.count_links_before_removals else None
-        remove_matching(root, self._removals_for_listing())
+        remove_matching(root, self._removals_for_listing(), text=response.text)
         entries = self.listing_entries(response, sel)
         return ListingPage(entries=entries, next_requests=next_requests, pager_shown=shown,
                            article_links=self.count_article_links(response, sel) if counted is None else counted)
@@ -759,7 +817,7 @@ class Platform:
         href = HREF_ATTR.search(head.group(0)) if head else None
         if href:
             yield html_lib.unescape(next(g for g in href.groups() if g is not None)).strip()
-        for container in pager_containers(sel):
+        for container in pager_containers(sel, response.text):
             for a in container.iter("a"):
                 if is_next_link(a):
                     yield (a.get("href") or "").strip()
@@ -1008,9 +1066,9 @@ def next_numbered_link(container: Any) -> Any:
     return links.get(wanted)
 
 
-def pager_containers(sel: Selector) -> list[Any]:
-    """The page's pager-like containers (each once, in document order)."""
-    return select_all(sel.root, PAGER_CONTAINERS)
+def pager_containers(sel: Selector, text: str | None = None) -> list[Any]:
+    """The page's pager-like containers (each once, in document order); ``text``: see :func:`select_all`."""
+    return select_all(sel.root, PAGER_CONTAINERS, text=text)
 
 
 def checked_encoding(response: TextResponse) -> tuple[TextResponse, str | None]:

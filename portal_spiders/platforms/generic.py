@@ -21,11 +21,19 @@ import lxml.html
 from parsel import Selector
 from scrapy import Request
 from scrapy.http import TextResponse
+from scrapy.utils.response import get_base_url
 
 from portal_spiders.dates import parse_date_info
 from portal_spiders.items import ArticleItem
 from portal_spiders.platforms._heuristics import numbered_next_request, strip_view_counter, summary_with_bold_lead
-from portal_spiders.platforms.base import ArticlePage, ListingEntry, ListingPage, Platform, inline_text
+from portal_spiders.platforms.base import (
+    ArticlePage,
+    ListingEntry,
+    ListingPage,
+    Platform,
+    inline_text,
+    join_url,
+)
 from portal_spiders.text import clean_multiline, clean_text
 
 # What an article URL looks like: an id in the last segment, an id parameter, a Drupal node, a title-long slug. Section
@@ -120,6 +128,7 @@ class Generic(Platform):
     def listing_entries(self, response: TextResponse, sel: Selector) -> list[ListingEntry]:
         """Same-host links in the page's main content whose URL looks like an article."""
         host = (urlsplit(response.url).hostname or "").removeprefix("www.")
+        base = get_base_url(response)
         scope = sel.css("main, #content, #region-content, .region-content, [role=main]") or [sel]
         seen: dict[str, ListingEntry] = {}
         for a in scope[0].root.iter("a"):  # lxml elements: a parsel selector per link costs more than the link
@@ -128,7 +137,7 @@ class Generic(Platform):
                 continue
             if href.startswith(("javascript:", "#", "mailto:", "tel:")):
                 continue
-            url = response.urljoin(href)
+            url = join_url(base, href)
             parts = urlsplit(url)
             if (parts.hostname or "").removeprefix("www.") != host or NOT_ARTICLE.search(url):
                 continue
