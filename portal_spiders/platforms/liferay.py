@@ -60,6 +60,7 @@ from portal_spiders.platforms.base import (
     ListingEntry,
     ListingPage,
     Platform,
+    css_select,
     css_select_each,
     inline_text,
     more_links_than,
@@ -163,10 +164,12 @@ class Liferay(Platform):
         # Sidebars ("Tin đọc nhiều") are asset publishers too: read the one with the pager, else the one holding
         # the most article links.
         links = self.selectors["listing_links"][0].replace(".portlet-asset-publisher ", "")
-        publishers = sorted(sel.css(".portlet-asset-publisher"),
-                            key=lambda p: (not p.css(".lfr-pagination-buttons, .taglib-page-iterator"),
-                                           -len(p.css(links))))
-        scope = publishers[0] if publishers and len(publishers) > 1 else sel
+        publishers = css_select(sel, ".portlet-asset-publisher")
+        scope = sel
+        if len(publishers) > 1:  # linear CSS: parsel's evaluation of a link chain grows with its square
+            publishers.sort(key=lambda p: (not css_select(p, ".lfr-pagination-buttons, .taglib-page-iterator"),
+                                           -len(css_select(p, links))))
+            scope = Selector(root=publishers[0], type="html")
         entries = super().listing_entries(response, scope)
         kept = [e for e in entries if "_cur=" not in e.url and self.classify_url(e.url) == "article"]
         # An item has an image link and a title link to the same URL: keep the title of either (the title link
