@@ -5,21 +5,28 @@ The fast tests build spiders from a registry file in ``tmp_path`` in this proces
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from scrapy.http import HtmlResponse
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
+from twisted.internet.error import ConnectionRefusedError as Refused
+from twisted.internet.error import TCPTimedOutError
 
 from govarchive.archive import Archive
 from govarchive.replica.server import ReplicaServer, ReplicaState
 from govarchive.replica.sites import Reply
-from portal_spiders.politeness import backoff_delay
+from portal_spiders import politeness
+from portal_spiders.politeness import BackoffRetryMiddleware, backoff_delay
 from portal_spiders.registry import PortalConfig, load_registry
 from portal_spiders.spiders.portals import spider_class
 
@@ -47,6 +54,75 @@ def test_backoff_doubles_per_retry_up_to_the_cap() -> None:
     assert [backoff_delay(n, 2.0, 60.0) for n in range(1, 8)] == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
     assert [backoff_delay(n, 0.5, 3.0) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
     assert backoff_delay(3, 0.0, 60.0) == 0.0  # RETRY_BACKOFF_BASE=0: retries without waiting
+
+
+
+class _Clock:
+    """A fake ``time.monotonic`` and ``sleep`` for the retry middleware: sleeping records the delay and advances."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        """The fake monotonic time."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and move the clock on, without waiting."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    """Every wait of :mod:`portal_spiders.politeness` (backoff and host pauses) recorded on a fake clock."""
+    fake = _Clock()
+    monkeypatch.setattr(politeness, "time", SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(politeness, "sleep", fake.sleep)
+    return fake
+
+
+def _middleware(base: float) -> BackoffRetryMiddleware:
+    """The project's retry middleware on a crawler with production retry settings and ``RETRY_BACKOFF_BASE=base``."""
+    spidercls = spider_class(load_registry()[SLUG])
+    crawler = get_crawler(spidercls, {"RETRY_TIMES": 3, "RETRY_HTTP_CODES": [500, 502, 503, 504, 408, 429],
+                                      "RETRY_BACKOFF_BASE": base, "RETRY_BACKOFF_MAX": 60.0,
+                                      "RETRY_AFTER_MAX": 600.0})
+    crawler.spider = spidercls.from_crawler(crawler)
+    crawler.stats.open_spider()
+    return BackoffRetryMiddleware.from_crawler(crawler)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_the_only_wait_even_with_a_backoff_base(clock: _Clock, status: int) -> None:
+    mw = _middleware(base=5.0)
+    url = f"https://{HOST}/Pages/chi-tiet-tin.aspx?ItemID=7"
+    request = Request(url)
+    response = HtmlResponse(url, status=status, headers={"Retry-After": "7"}, body=b"busy", request=request)
+
+    async def answer_then_send_again() -> Request | Response:
+        retry = await mw.process_response(request, response)
+        await mw.pauses.wait(url)  # what the download handler does before the retry goes out
+        return retry
+
+    retry = asyncio.run(answer_then_send_again())
+    assert isinstance(retry, Request) and retry.url == url and retry.meta["retry_times"] == 1
+    assert clock.sleeps == [7.0]  # the host's pause, and no 5 s backoff before or after it
+    stats = mw.crawler.stats.get_stats()
+    assert stats["govarchive/retry_after_pauses"] == 1 and stats["govarchive/retry_after_seconds"] == 7.0
+    assert "retry/backoff_seconds" not in stats
+
+
+def test_a_network_error_retries_after_the_backoff(clock: _Clock) -> None:
+    mw = _middleware(base=1.5)
+    url = f"https://{HOST}/Pages/chi-tiet-tin.aspx?ItemID=7"
+    first = asyncio.run(mw.process_exception(Request(url), TCPTimedOutError()))
+    assert isinstance(first, Request) and first.meta["retry_times"] == 1
+    second = asyncio.run(mw.process_exception(first, Refused()))
+    assert isinstance(second, Request) and second.meta["retry_times"] == 2
+    assert clock.sleeps == [1.5, 3.0]  # base, then twice the base
+    assert mw.crawler.stats.get_value("retry/backoff_seconds") == 4.5
 
 
 @pytest.fixture
