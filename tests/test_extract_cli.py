@@ -99,7 +99,7 @@ def test_junk_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path.write_text("<html><body><div>404 - Không tìm thấy trang</div></body></html>", encoding="utf-8")
     code, data, err = _run(capsys, "--url", "https://nowhere.example.vn/x", str(path))
     assert code == 1
-    assert set(data["missing"]) >= {"published", "body_text"}
+    assert data["missing"] == ["title", "published", "body_text"]  # no <title>, no heading, no date, no body
     assert "missing required fields" in err
 
 
