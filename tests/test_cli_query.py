@@ -12,9 +12,11 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from govarchive import search as search_module
 from govarchive.archive import Archive
 from govarchive.cli import main
 from tests.conftest import clean_env
@@ -59,11 +61,14 @@ def test_search_table_highlights_without_tty(db: Path, capsys) -> None:
     assert "\x1b[" not in out
 
 
-def test_search_json_csv_and_options(db: Path, capsys) -> None:
+def test_search_json_csv_and_options(db: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([100.0, 100.0423])  # search() reads perf_counter before and after the query
+    monkeypatch.setattr(search_module, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     rc, out, _ = cli(capsys, "search", "Da Nang", "--db", str(db), "--format", "json")
+    monkeypatch.undo()
     result = json.loads(out)
     assert rc == 0 and result["total"] == 1 and result["interpreted_as"] == '"Da Nang"'
-    assert result["elapsed_ms"] >= 0 and result["offset"] == 0
+    assert result["elapsed_ms"] == 42.3 and result["offset"] == 0  # the query's time in ms, to 0.1 ms
     assert [h["url"] for h in result["hits"]] == ["https://danang.gov.vn/dn-nhiemvu"] and result["hits"][0]["tags"]
     rc, out, err = cli(capsys, "search", "Hà Nội", "--db", str(db), "--format", "csv", "--sort", "relevance")
     rows = list(csv.DictReader(io.StringIO(out)))
