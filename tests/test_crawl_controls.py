@@ -197,6 +197,57 @@ def test_registry_selectors_come_before_the_platforms(tmp_path: Path) -> None:
     assert item.published == "2026-11-20T08:15:00+07:00"  # fields without an override keep the platform's
 
 
+SHARED = """<html><head><title>Cổng TTĐT Đảng bộ tỉnh X</title></head><body>
+<div class="news-detail"><h1>Hội nghị Ban Chấp hành Đảng bộ tỉnh lần thứ 20</h1>
+<div class="date-detail"><span>08:15 20/11/2026</span></div>
+<div class="ms-rtestate-field"><p>Sáng 20/11, Ban Chấp hành Đảng bộ tỉnh tổ chức Hội nghị lần thứ 20.</p>
+<div class="chia-se-bai">Chia sẻ bài viết qua Facebook và Zalo</div>
+<p>Hội nghị thảo luận, cho ý kiến vào các báo cáo quan trọng.</p></div>
+</div></body></html>"""
+
+
+def test_a_registry_remove_override_drops_a_block_from_the_article(tmp_path: Path) -> None:
+    plain = _parse(_portal(tmp_path), SHARED)
+    assert "Chia sẻ bài viết" in plain.body_text  # the platform's removals do not know the share box
+    portal = _portal(tmp_path, 'selectors = {remove = [".chia-se-bai"]}\n')
+    item = _parse(portal, SHARED)
+    assert "Chia sẻ bài viết" not in item.body_text and "Chia sẻ bài viết" not in (item.body_html or "")
+    assert item.body_text.startswith("Sáng 20/11") and item.body_text.endswith("các báo cáo quan trọng.")
+    assert item.title == plain.title == "Hội nghị Ban Chấp hành Đảng bộ tỉnh lần thứ 20"
+
+
+REDESIGNED_LISTING = """<html><head><title>Tin hoạt động</title></head><body>
+<div class="ms-webpart-zone"><h2>Đọc nhiều</h2>
+<h3><a href="/Pages/chi-tiet-tin.aspx?ItemID=90">Bài đọc nhiều nhất tuần</a></h3></div>
+<ul class="ds-tin">
+<li><a class="lk" href="/Pages/chi-tiet-tin.aspx?ItemID=12">Hội nghị Ban Chấp hành lần thứ 20</a></li>
+<li><a class="lk" href="/Pages/chi-tiet-tin.aspx?ItemID=11">Kỳ họp thứ 9 Hội đồng nhân dân tỉnh</a></li>
+</ul>
+<div class="phan-trang"><a class="trang-tiep" href="/Pages/tin-hoat-dong.aspx?Page=2">Xem các bài cũ hơn</a></div>
+</body></html>"""
+
+
+def _parse_listing(portal: PortalConfig) -> object:
+    spider = spider_class(portal)()
+    response = HtmlResponse("https://x.dcs.vn/Pages/tin-hoat-dong.aspx", body=REDESIGNED_LISTING.encode(),
+                            encoding="utf-8")
+    return spider.platform.parse_listing(response)
+
+
+def test_registry_listing_selectors_come_before_the_platforms(tmp_path: Path) -> None:
+    plain = _parse_listing(_portal(tmp_path))
+    # the platform's `.ms-webpart-zone h3 a` reads the "most read" box, and no pager link is recognised
+    assert [e.url for e in plain.entries] == ["https://x.dcs.vn/Pages/chi-tiet-tin.aspx?ItemID=90"]
+    assert plain.next_requests == []
+    portal = _portal(tmp_path, 'selectors = {listing_links = [".ds-tin a.lk"], next_page = ["a.trang-tiep"]}\n')
+    listing = _parse_listing(portal)
+    assert [(e.url, e.title) for e in listing.entries] == [
+        ("https://x.dcs.vn/Pages/chi-tiet-tin.aspx?ItemID=12", "Hội nghị Ban Chấp hành lần thứ 20"),
+        ("https://x.dcs.vn/Pages/chi-tiet-tin.aspx?ItemID=11", "Kỳ họp thứ 9 Hội đồng nhân dân tỉnh")]
+    assert [(r.method, r.url) for r in listing.next_requests] == [
+        ("GET", "https://x.dcs.vn/Pages/tin-hoat-dong.aspx?Page=2")]
+
+
 # -- max_pages -----------------------------------------------------------------------------------------------
 
 
