@@ -234,7 +234,9 @@ class FaultState(ReplicaState):
     """The replica's state plus fault rules, a timed request log and per-request hooks."""
 
     rules: list[Rule] = field(default_factory=list)
-    timeline: list[tuple[float, str, str, int]] = field(default_factory=list)  # (monotonic, method, key, status)
+    #: (monotonic time the request arrived, method, key, status), appended once the reply is sent: timing tests ask
+    #: when a request was made, and a slow or stalled reply must not move it later
+    timeline: list[tuple[float, str, str, int]] = field(default_factory=list)
     hooks: list[Callable[[int, str], None]] = field(default_factory=list)  # (requests so far, key), before serving
     served: int = 0
 
@@ -283,6 +285,7 @@ class FaultHandler(_Handler):
     server: Any
 
     def _serve(self, method: str, body: bytes) -> None:
+        arrived = time.monotonic()  # before any hook, rule or reply can take time
         state: FaultState = self.server.state
         _host, key = self.request_key()
         with state.lock:
@@ -300,7 +303,7 @@ class FaultHandler(_Handler):
             status = reply.status
         with state.lock:
             state.log.append((method, key, status))
-            state.timeline.append((time.monotonic(), method, key, status))
+            state.timeline.append((arrived, method, key, status))
 
 
 class _FaultHTTPServer(_Server):
