@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
+#: What a benchmark's subprocess inherits from the shell: the same whitelist as the tests' ``clean_env``
+#: (tests/conftest.py), so GOVARCHIVE_*, SCRAPY_*, proxies or PYTHONPATH in a shell cannot change a figure.
+INHERITED_ENV = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"})
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a benchmark subprocess: :data:`INHERITED_ENV` from ``os.environ`` plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k in INHERITED_ENV}
+    env.update(extra)
+    return env
 
 
 def command_line(argv: list[str] | None = None) -> str:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _report import replace_section  # noqa: E402
+from _report import clean_env, command_line, replace_section  # noqa: E402
 from bench_search import machine, synthetic_articles  # noqa: E402
 
 from govarchive.archive import Archive  # noqa: E402
@@ -188,7 +188,7 @@ def archiver_rate(rows: list[dict[str, Any]], workdir: Path) -> float:
         proc = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "archiver", "--cluster", server.url, "--db",
                                  str(db), "--exit-when-idle", "--log-level", "WARNING",
                                  "--log-file", str(workdir / "archiver.log")],
-                                stdout=subprocess.DEVNULL, cwd=ROOT)
+                                stdout=subprocess.DEVNULL, cwd=ROOT, env=_env())
         while client.hget(keys.run, "state") == REQUESTED.encode():
             time.sleep(0.01)
         client.hset(keys.run, "seeded", "1")
@@ -240,8 +240,9 @@ def frontier_loss(articles: int, kill_after: int, workdir: Path) -> dict[str, di
                           "-s", "GOVARCHIVE_CLUSTER_LEASE_TTL=3"]
                 archiver = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "archiver", "--cluster",
                                              server.url, "--db", str(db), "--exit-when-idle", "--log-file",
-                                             str(workdir / "loss-archiver.log")], stdout=subprocess.DEVNULL, cwd=ROOT)
-            env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "portal_spiders.settings"}
+                                             str(workdir / "loss-archiver.log")], stdout=subprocess.DEVNULL, cwd=ROOT,
+                                            env=_env())
+            env = _env()
             log = open(workdir / f"loss-{variant}-1.log", "wb")  # noqa: SIM115
             first = subprocess.Popen([*worker, *common], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -270,16 +271,15 @@ def frontier_loss(articles: int, kill_after: int, workdir: Path) -> dict[str, di
     return results
 
 
-def render(args: argparse.Namespace, info: dict[str, str], sq: dict[str, Any], rd: dict[str, Any],
+def render(args: argparse.Namespace, command: str, info: dict[str, str], sq: dict[str, Any], rd: dict[str, Any],
            ar: dict[str, Any], fl: dict[str, dict[str, Any]]) -> str:
+    """The docs/performance.md section of one run, headed by the ``command`` that ran it."""
     kb = 1024
     lines = [
         "<!-- bench_cluster:start -->",
         "## Cluster sizing (`benchmarks/bench_cluster.py`)",
         "",
-        f"Command: `.venv/bin/python benchmarks/bench_cluster.py --articles {args.articles} --keys {args.keys} "
-        f"--requests {args.requests} --repeats {args.repeats} --loss-articles {args.loss_articles}"
-        f"{' --write' if args.write else ''}`  ",
+        f"Command: `{command}`  ",
         f"Machine: {info['cpu']}, nproc {info['nproc']}, Linux {info['kernel']}; Python {info['python']}, "
         f"SQLite {info['sqlite']}, sqlite-utils {info['sqlite_utils']}, redis-server {rd['redis_version']}; "
         f"run {info['date']}.",
@@ -331,6 +331,11 @@ def render(args: argparse.Namespace, info: dict[str, str], sq: dict[str, Any], r
     return "\n".join(lines)
 
 
+def _env() -> dict[str, str]:
+    """A subprocess's environment: the shell's whitelisted basics and the project's Scrapy settings, nothing else."""
+    return clean_env(SCRAPY_SETTINGS_MODULE="portal_spiders.settings")
+
+
 def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -357,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             ar["ratio"].append(ar["archiver"][-1] / ar["floor"][-1])
         ar["load"].append(_load())
         fl = frontier_loss(args.loss_articles, args.loss_articles // 3, Path(tmp))
-    section = render(args, info, sq, rd, ar, fl)
+    command = command_line() if argv is None else command_line([sys.argv[0], *argv])
+    section = render(args, command, info, sq, rd, ar, fl)
     print(section)
     if args.write:
         replace_section(section, "<!-- bench_cluster:start -->", "<!-- bench_cluster:end -->")
