@@ -137,6 +137,16 @@ def git_commit() -> str:
         return "unknown"
 
 
+def commit_known(commit: str) -> bool:
+    """Whether ``commit`` (as :func:`git_commit` wrote it, maybe with "+uncommitted changes") is in this history."""
+    name = commit.split("+", 1)[0]
+    try:
+        return subprocess.run(["git", "cat-file", "-e", f"{name}^{{commit}}"], cwd=ROOT, capture_output=True,
+                              timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def index_bytes(path: Path) -> tuple[int, int]:
     """(bytes of the two FTS5 indexes, bytes of the whole file) from SQLite's dbstat."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -251,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reusing {path} (built {info['built_at']} by commit {info['commit']})", flush=True)
         build_note = (f"This run reused the archive built on {info['built_at']} at commit {info['commit']} by "
                       f"`{info['command']}`; the build figures are from that build.")
+        if not commit_known(info["commit"]):
+            build_note = (f"This run reused the archive built on {info['built_at']} by `{info['command']}`; the "
+                          f"build figures are from that build. That build's record names commit {info['commit']}, "
+                          "which is not in this repository's history, so which code built the archive cannot be "
+                          "told.")
     else:
         if args.reuse:
             print(f"no reusable archive at {path} for {args.articles:,} articles: building it", flush=True)
@@ -296,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         search(archive, q, filters={"portal": ["portal05"], "since": "2024-01-01"})
         filt_ms.append((time.perf_counter() - t) * 1000)
     archive.close()
-    report = render(argv_text, info, build_note, n, results, probe, result.total, reachable, filt_ms)
+    baseline_per_class = min(args.baseline_queries, per_class)  # queries[:args.baseline_queries] above
+    report = render(argv_text, info, build_note, n, results, probe, result.total, reachable, filt_ms,
+                    baseline_per_class)
     print(report)
     if args.write:
         replace_section(report, "<!-- bench_search:start -->", "<!-- bench_search:end -->")
@@ -305,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(argv_text: str, info: dict, build_note: str, n: int, results: list[dict], probe: str, probe_total: int,
-           reachable: bool, filt_ms: list[float]) -> str:
+           reachable: bool, filt_ms: list[float], baseline_per_class: int) -> str:
     m = machine()
     fts, size = info["fts_bytes"], info["file_bytes"]
     lines = [
@@ -326,7 +343,8 @@ def render(argv_text: str, info: dict, build_note: str, n: int, results: list[di
         "",
         f"Latency in ms through `govarchive.search.search` (exact total, exact-diacritics first, a page of 20 with "
         f"snippets), {results[0]['n']} queries per class, half typed without diacritics where the class allows. "
-        "Relevance is bm25 over every match. Baseline (same run, same archive, up to 10 queries per class): exact "
+        f"Relevance is bm25 over every match. Baseline (same run, same archive, up to {baseline_per_class} queries "
+        "per class): exact "
         "count + newest page of the same words as phrases of single syllables, i.e. without the pair terms.",
         "",
         "| query class | example | matches (median) | newest p50 | p95 | max | relevance p50 | p95 | max "
