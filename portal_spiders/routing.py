@@ -40,10 +40,14 @@ def replica_target(settings: BaseSettings) -> tuple[str, str] | None:
     return url, f"${REPLICA_ENV}" if from_env else "the REPLICA_URL setting"
 
 
-def replica_warning(url: str, source: str) -> str:
-    """The line every crawl that goes to a replica prints or logs first."""
-    return (f"REPLICA MODE: every request goes to the offline replica at {url} (set by {source}), not to the real "
-            "portals; its articles are stored under the real portals' URLs, in an archive kept for replica runs")
+def replica_warning(url: str, source: str, *, stores: bool = True) -> str:
+    """The line every crawl (and ``govarchive check``, which stores nothing: ``stores=False``) that goes to a
+    replica prints or logs first."""
+    head = (f"REPLICA MODE: every request goes to the offline replica at {url} (set by {source}), not to the real "
+            "portals")
+    if not stores:
+        return head + "; what it reports is the replica's pages, not the real portal's"
+    return head + "; its articles are stored under the real portals' URLs, in an archive kept for replica runs"
 
 
 class RoutingDownloadHandler(BaseDownloadHandler):

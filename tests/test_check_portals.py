@@ -113,6 +113,18 @@ def test_check_against_the_replica(replica, tmp_path: Path) -> None:
     assert broken.returncode == 1 and "no article link read on the listing page" in broken.stdout, broken.stdout
 
 
+def test_check_through_the_environment_variable_says_replica_mode_first(replica) -> None:
+    before = len(replica.state.log)
+    result = govarchive("check", "laichau-gov", "--articles", "1", *FAST, env={"GOVARCHIVE_REPLICA_URL": replica.url})
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert result.stderr.splitlines()[0] == (
+        f"govarchive check: REPLICA MODE: every request goes to the offline replica at {replica.url} (set by "
+        "$GOVARCHIVE_REPLICA_URL), not to the real portals; what it reports is the replica's pages, not the real "
+        "portal's")
+    assert result.stderr.count("REPLICA MODE") == 1
+    assert len(replica.state.log) > before  # it did go to the replica
+
+
 @pytest.mark.slow
 def test_check_shows_which_source_won_after_a_redesign(replica) -> None:
     replica.state.site("bacgiang-gov").broken = True  # article pages lose their title markup

@@ -219,6 +219,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["REPLICA_URL"] = args.replica
     overrides.update(dict(args.settings))
     settings = project_settings(overrides)
+    # EXTENSIONS={} leaves out the replica guard that says so in a crawl: a replica ($GOVARCHIVE_REPLICA_URL
+    # included) is announced here, before any request, as loudly as `govarchive crawl` does.
+    from portal_spiders.routing import replica_target, replica_warning
+
+    target = replica_target(settings)
+    if target is not None:
+        print(f"govarchive check: {replica_warning(*target, stores=False)}", file=sys.stderr, flush=True)
     # No WARC capture either (WARC_ENABLED off alone would still log the middleware as disabled).
     settings.set("DOWNLOADER_MIDDLEWARES", {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
                                             "portal_spiders.warc.WarcCaptureMiddleware": None}, priority="cmdline")
