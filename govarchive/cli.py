@@ -71,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                "down; 70 internal error (a bug); 130 interrupted. See docs/operations.md.",
     )
     parser.add_argument("--version", action="version", version=f"govarchive {__version__}")
-    parser.add_argument("--db", default=None, metavar="PATH",
-                        help=f"archive database: this option, else $GOVARCHIVE_DB, else {DEFAULT_DB}; `demo` "
-                             "ignores $GOVARCHIVE_DB and writes data/demo.db unless --db is given")
+    db = parser.add_argument("--db", default=None, metavar="PATH")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     import govarchive.commands as commands
 
@@ -82,7 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"govarchive.commands.{info.name}")
         module.register(subparsers)
+    db.help = db_help(subparsers.choices)
     return parser
+
+
+def db_help(commands: dict[str, argparse.ArgumentParser]) -> str:
+    """The top-level ``--db`` help: how :func:`main` resolves the archive, naming the commands each rule covers."""
+    readers = sorted(name for name, sub in commands.items() if sub.get_default("reads_archive"))
+    own = sorted((name, sub.get_default("default_db")) for name, sub in commands.items()
+                 if sub.get_default("default_db"))
+    text = f"archive database: this option, else $GOVARCHIVE_DB, else {DEFAULT_DB}"
+    for name, path in own:
+        text += f"; `{name}` ignores $GOVARCHIVE_DB and uses {path} unless --db is given"
+    if readers:
+        text += (f"; {', '.join(readers)} read {DEMO_DB} instead when the archive resolved is {DEFAULT_DB}, "
+                 f"it does not exist and {DEMO_DB} does (they say so on stderr)")
+    return text
 
 
 def _fail(prog: str, message: str, code: int = EXIT_ERROR) -> int:

@@ -314,3 +314,14 @@ def test_feed_writes_atom(db: Path, tmp_path: Path, capsys) -> None:
     first_id = feed.findtext("a:id", namespaces=ns)
     rc, out, _ = cli(capsys, "--db", str(db), "feed", "giai phong", "OR", "Đà Nẵng", "-o", "-")
     assert rc == 0 and ET.fromstring(out.encode()).findtext("a:id", namespaces=ns) == first_id  # stable id
+
+
+def test_top_level_db_help_states_the_real_resolution(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    assert ("--db PATH archive database: this option, else $GOVARCHIVE_DB, else data/archive.db; `demo` ignores "
+            "$GOVARCHIVE_DB and uses data/demo.db unless --db is given; export, feed, search, serve, show, stats read "
+            "data/demo.db instead when the archive resolved is data/archive.db, it does not exist and data/demo.db "
+            "does (they say so on stderr)") in out
