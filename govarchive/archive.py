@@ -1946,16 +1946,20 @@ class Archive:
                 if self.db.execute(f"select 1 from {vocabulary} where term = ? limit 1", [t]).fetchone()}
 
     def search_attachments(self, article_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-        """Attachments (url, name, text) of these articles, in page order, keyed by article id."""
+        """Attachments (url, name, filename, text) of these articles, in page order, keyed by article id.
+
+        ``name`` is the link text, ``filename`` the original file name (``None`` in archives not yet upgraded).
+        """
         ids = list(article_ids)
         out: dict[int, list[dict[str, Any]]] = {}
         if not ids:
             return out
-        cur = self.db.execute("select article_id, url, name, text from attachments where article_id in "
+        filename = "filename" if "filename" in self.db["attachments"].columns_dict else "null"
+        cur = self.db.execute(f"select article_id, url, name, {filename}, text from attachments where article_id in "
                               f"({', '.join('?' * len(ids))}) and {self._attachment_kind_sql()} "
                               "order by article_id, position", ids)
-        for article_id, url, name, text in cur:
-            out.setdefault(article_id, []).append({"url": url, "name": name, "text": text})
+        for article_id, url, name, file_name, text in cur:
+            out.setdefault(article_id, []).append({"url": url, "name": name, "filename": file_name, "text": text})
         return out
 
     def articles_by_ids(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

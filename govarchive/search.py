@@ -459,15 +459,29 @@ def _hit(row: dict[str, Any], attachments: list[dict[str, Any]], pattern: re.Pat
     if matched and not found and not _spans(" ".join([row.get("title") or "", *tags]), pattern):
         # the words are only in an attachment: show them there, and name the file
         att = matched[0]
-        name = att.get("name") or att.get("url") or ""
+        name = attachment_label(att)
         inner, in_text = _snippet(att.get("text") or "", pattern, width, mark)
         snippet = f"[{name}] {inner}" if in_text else f"[{highlight(name, pattern, mark=mark)}]"
     return Hit(
         id=row["id"], url=row["url"], portal=row["portal"], title=row["title"] or "", published=row["published"],
         author=row["author"], category=row["category"], tags=tags, snippet=snippet,
         title_highlighted=highlight(row["title"] or "", pattern, mark=mark), exact=exact, score=score,
-        attachments=[a.get("name") or a.get("url") or "" for a in matched],
+        attachments=[attachment_label(a) for a in matched],
     )
+
+
+def attachment_label(att: dict[str, Any]) -> str:
+    """How a hit names an attachment: its original file name, with the link text when that says something else.
+
+    Portals often link a file as "Tải về" or "Xem chi tiết", so the link text alone does not name the file; the
+    file name (Content-Disposition, else the URL) does. Rows without a downloaded file fall back to the link
+    text, then the URL.
+    """
+    filename = (att.get("filename") or "").strip()
+    name = (att.get("name") or "").strip()
+    if filename and name and name != filename:
+        return f"{filename} ({name})"
+    return filename or name or att.get("url") or ""
 
 
 def _positive(bm25: float) -> float:

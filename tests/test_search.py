@@ -605,3 +605,17 @@ def test_exact_matches_are_counted_only_when_a_page_needs_it(archive: Archive) -
     result = search(archive, "Văn bản -ha noi", limit=20)
     assert result.total == result.exact_total == len(ARTICLES) - 2
     assert {"hn-ubnd", "ha-noi-plain"}.isdisjoint(slugs(result))
+
+
+def test_a_hit_inside_an_attachment_names_the_file_not_only_its_link_text(tmp_path: Path) -> None:
+    a = Archive(tmp_path / "a.db")
+    a.store_article({"url": "https://x/1", "portal": "p", "title": "Thông báo", "body_text": "Xem tệp đính kèm.",
+                     "attachments": [{"url": "https://x/dl?id=7", "name": "Tải về"}]}, content_hash="1")
+    a.commit()
+    a.db.execute("update attachments set filename = ? where url = ?", ["QĐ 1009 UBND.pdf", "https://x/dl?id=7"])
+    a.set_attachment_text(1, "https://x/dl?id=7", "Phương án bồi thường, hỗ trợ và tái định cư")
+    a.commit()
+    hit = search(a, "tai dinh cu").hits[0]
+    assert hit.attachments == ["QĐ 1009 UBND.pdf (Tải về)"]
+    assert hit.snippet.startswith("[QĐ 1009 UBND.pdf (Tải về)] ")
+    a.close()
