@@ -185,3 +185,48 @@ def test_sigkill_leaves_no_pointer_to_a_partial_record(tmp_path: Path) -> None:
             path = pointer_path(capture["file"], db)
             assert capture["offset"] + capture["length"] <= path.stat().st_size
             assert read_response(path, capture["offset"]).record_id == capture["record_id"]
+
+
+def test_rotation_defaults_to_one_gib() -> None:
+    from scrapy.settings import Settings
+
+    from portal_spiders import settings as project_settings
+    from portal_spiders.warc import DEFAULT_MAX_SIZE
+
+    assert DEFAULT_MAX_SIZE == 1024**3
+    assert Settings(vars(project_settings)).getint("WARC_MAX_SIZE") == 1024**3
+    assert WarcWriter.__init__.__kwdefaults__["max_size"] == 1024**3
+
+
+def _govarchive_crawl(db: Path, replica_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "govarchive.cli", "crawl", "laichau-dcs", "--db", str(db), "--replica", replica_url,
+           "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=clean_env())
+
+
+@pytest.mark.slow
+def test_crawl_warc_dir_and_no_warc_options(replica, tmp_path: Path) -> None:
+    # --warc-dir: captures go there (outside the archive's folder: pointers are absolute) and replay
+    (tmp_path / "a").mkdir()
+    db, elsewhere = tmp_path / "a" / "a.db", tmp_path / "captures"
+    result = _govarchive_crawl(db, replica.url, "--warc-dir", str(elsewhere))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert not (tmp_path / "a" / "warc").exists(), "nothing in the default folder"
+    files = sorted(elsewhere.glob("*.warc.gz"))
+    assert files and all(_tool("check", str(path)).returncode == 0 for path in files)
+    with Archive(db) as archive:
+        rows = list(archive.iter_articles())
+        assert len(rows) == 12 and all(r["capture_id"] for r in rows)
+        capture = archive.capture(rows[0]["capture_id"])
+        assert Path(capture["file"]).is_absolute() and Path(capture["file"]).parent == elsewhere.resolve()
+        captured = read_response(pointer_path(capture["file"], db), capture["offset"])
+        assert (captured.record_id, captured.status) == (capture["record_id"], 200)
+    # --no-warc: no WARC folder at all, articles without pointers
+    (tmp_path / "b").mkdir()
+    db = tmp_path / "b" / "b.db"
+    result = _govarchive_crawl(db, replica.url, "--no-warc")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert not (tmp_path / "b" / "warc").exists()
+    with Archive(db) as archive:
+        assert archive.count("articles") == 12
+        assert archive.count("articles", "capture_id is not null") == 0 and archive.count("captures") == 0
