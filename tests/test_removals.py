@@ -135,3 +135,35 @@ def test_refresh_crawl_marks_a_listed_article_that_answers_404(portal) -> None:
     with Archive(db) as archive:
         assert [r["removed_reason"] for r in archive.iter_articles("removed_at is not null")] == ["http-404"]
         assert archive.count("failures") == 0
+
+
+def test_changes_since_kind_portal_and_a_title_and_lead_diff(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    url = "https://laichau.dcs.vn/pages/chi-tiet-tin.aspx?ItemID=1"
+    base = {"url": url, "portal": SLUG, "title": "Hội nghị tổng kết năm 2025", "summary": "Sáng nay, tỉnh tổng kết.",
+            "body_text": "Đạt 98% kế hoạch."}
+    with Archive(db) as archive:
+        archive.store_article(base, content_hash="1")
+        archive.store_article({**base, "title": "Hội nghị sơ kết năm 2025", "summary": "Chiều nay, tỉnh tổng kết."},
+                              content_hash="2")
+        archive.store_article({**base, "url": url + "0", "portal": "dienbien-gov"}, content_hash="3")
+        archive.commit()
+        archive.mark_removed(url + "0", reason="http-404", status=404)
+        archive.commit()
+        archive.db.execute("update article_versions set superseded_at = '2025-01-02T00:00:00+00:00'")
+        archive.db.conn.commit()
+
+    def changes(*args: str) -> list[tuple[str, str]]:
+        result = _cli("changes", "--db", str(db), "--format", "json", *args)
+        assert result.returncode == 0, result.stderr
+        return [(r["kind"], r["url"]) for r in map(json.loads, result.stdout.splitlines())]
+
+    assert changes() == [("removed", url + "0"), ("edited", url)]
+    assert changes("--since", "2025-01-03") == [("removed", url + "0")]
+    assert changes("--since", "2025-01-02", "--kind", "edited") == [("edited", url)]
+    assert changes("--portal", SLUG) == [("edited", url)]
+    diff = _cli("show", url, "--db", str(db), "--diff")
+    assert diff.returncode == 0, diff.stderr
+    assert "title: Hội nghị [-tổng-]{+sơ+} kết năm 2025" in diff.stdout
+    assert "lead: [-Sáng-]{+Chiều+} nay, tỉnh tổng kết." in diff.stdout
+    assert "body:" not in diff.stdout, "the body did not change"
