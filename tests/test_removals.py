@@ -167,3 +167,18 @@ def test_changes_since_kind_portal_and_a_title_and_lead_diff(tmp_path: Path) -> 
     assert "title: Hội nghị [-tổng-]{+sơ+} kết năm 2025" in diff.stdout
     assert "lead: [-Sáng-]{+Chiều+} nay, tỉnh tổng kết." in diff.stdout
     assert "body:" not in diff.stdout, "the body did not change"
+
+
+@pytest.mark.slow
+def test_refresh_crawl_does_not_believe_every_article_gone_at_once(portal) -> None:
+    server, db = portal
+    site = server.state.site(SLUG)
+    for article in site.articles:  # the listings still list them, every article page answers 404: a broken site
+        site.remove_article(article.id, 404)
+    result = _cli("crawl", SLUG, "--db", str(db), "--replica", server.url, "-a", "refresh_days=100000",
+                  "-s", "RETRY_BACKOFF_BASE=0", "-s", "RETRY_TIMES=0")
+    with Archive(db) as archive:
+        assert archive.count("articles", "removed_at is not null") == 0, result.stderr[-3000:]
+        assert archive.count("article_removals") == 0
+        assert archive.count("articles") == 12
+        assert archive.count("failures", "reason like '%not believed%'") == 12
