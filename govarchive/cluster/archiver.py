@@ -210,9 +210,12 @@ class ArchiverSpiderMixin:
         if self._settled is not None:
             await self._settled
         archive = store.archive
-        archive.checkpoint_run(store.run_id, counts={k: v for k, v in store.counts.items()}, stats={
+        # The store counts writes once they are committed; the checkpoint goes into the same transaction, so it
+        # counts this batch's writes already (a resumed run must not lose them, nor count them again).
+        counts, coverage, stored = store.after_commit(archive.pending_writes(store.run_id))
+        archive.checkpoint_run(store.run_id, counts=dict(counts), stats={
             CHECKPOINT_STAT: {
-                "counts": dict(store.counts), "coverage": dict(store.coverage), "stored": store.stored,
+                "counts": dict(counts), "coverage": dict(coverage), "stored": stored,
                 "store_errors": store.store_errors,
                 "stats": {k: self.crawler.stats.get_value(k, 0) for k in DERIVED_STATS},
             }})
