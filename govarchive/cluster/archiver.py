@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import socket
 import time
 from pathlib import Path
@@ -511,7 +510,6 @@ class ArchiverBusy(RuntimeError):
 
 def serve(settings: Settings, *, url: str, db: str, **kwargs: Any) -> int:
     """Run an :class:`Archiver` (the ``govarchive archiver`` command); raises :class:`ArchiverBusy`."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     archiver = Archiver(settings, url=url, db=db, **kwargs)
     holder = archiver.claim()
     if holder is not None:
