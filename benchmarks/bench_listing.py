@@ -154,10 +154,11 @@ def python_loop_seconds() -> float:
 def cold_caches() -> None:
     """Empty the parsers' URL caches (joins, URL keys, classifications, canonical forms): every link of a page
     seen for the first time, as on a crawl's new listing page, not the warm answers of the previous repeat."""
-    from portal_spiders import urls
-    from portal_spiders.platforms import base
+    import portal_spiders.platforms  # noqa: F401 - the platform modules, loaded
 
-    for module in (base, urls):
+    modules = [m for name, m in list(sys.modules.items())
+               if name == "portal_spiders.urls" or name.startswith("portal_spiders.platforms.")]
+    for module in modules:
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()

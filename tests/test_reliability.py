@@ -266,6 +266,35 @@ def test_linear_css_matches_parsel_on_every_fixture() -> None:
             assert set(base.select_all(root, group)) == union, (path, group)
             # skipping the selectors whose names the page's text lacks changes nothing
             assert set(base.select_all(root, group, text=text)) == union, (path, group)
+            expected = [[n.root for n in sel.css(css)] for css in group]
+            assert base.css_select_each(sel, group) == expected, (path, group)
+            assert base.css_select_each(sel, group, text=text) == expected, (path, group)
+
+
+def test_chains_look_inside_their_first_compound_only_when_that_is_exact() -> None:
+    """A chain whose first compound is rare (``.pagination a``) looks inside those elements alone: nested anchors,
+    child combinators, an anchor that is the scope itself, many anchors and upper-case attribute names (parsel
+    lower-cases them too) all select what parsel selects, in document order."""
+    import lxml.html
+    from parsel import Selector
+
+    from portal_spiders.platforms import base
+
+    many = "".join(f'<div class="box"><a href="/b{i}">{i}</a></div>' for i in range(base.ANCHORS + 5))
+    text = ('<html><body><div class="pagination"><a href="/1">1</a><div class="pagination"><a href="/2">2</a>'
+            '<span><a href="/3" class="next">3</a></span></div></div><a href="/4">4</a>'
+            f'<ul class="pager"><li class="x"><a href="/5">5</a></li></ul><nav ROLE="navigation"><a href="/6">6</a>'
+            f'</nav>{many}<div class="pagination"><a href="/7" class="next">7</a></div></body></html>')
+    root = lxml.html.document_fromstring(text)
+    sel = Selector(root=root, type="html")
+    selectors = (".pagination a", ".pagination > a", ".pagination span a.next", "ul.pager li a", ".box a",
+                 "[role=navigation] a", "[ROLE=navigation] a", ".pagination .pagination a", "div.missing a")
+    for css in selectors:
+        assert base.css_select(sel, css) == [n.root for n in sel.css(css)], css
+    assert base.css_select_each(sel, selectors, text=text) == [[n.root for n in sel.css(css)] for css in selectors]
+    pager = base.css_select(sel, ".pagination")[0]
+    assert base.css_select(pager, ".pagination a") == [n.root for n in Selector(root=pager, type="html").css(
+        ".pagination a")]
 
 
 def test_selectors_skipped_by_the_page_text_only_when_they_cannot_match() -> None:

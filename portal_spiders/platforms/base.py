@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import islice
 from typing import Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -206,6 +207,7 @@ class _Compound:
     ident: str | None
     classes: frozenset[str]
     attributes: tuple[tuple[str, str | None, str], ...]
+    css: str = field(default="", compare=False)  # the compound as written (one XPath step: see _anchored)
 
     def matches(self, el: Any) -> bool:
         if self.tag is not None and el.tag != self.tag:
@@ -254,7 +256,7 @@ def _compound(text: str) -> _Compound | None:
                 return None
             value = next((v for v in a.groups()[2:] if v is not None), "")
             attributes.append((a.group(1).lower(), a.group(2), value))
-    return _Compound(None if tag in (None, "*") else tag.lower(), ident, frozenset(classes), tuple(attributes))
+    return _Compound(None if tag in (None, "*") else tag.lower(), ident, frozenset(classes), tuple(attributes), text)
 
 
 @lru_cache(maxsize=512)
@@ -315,8 +317,11 @@ def css_select(scope: Any, css: str) -> list[Any]:
     if len(compounds) == 1:
         return _single_step(css.strip())(root)
     last = compounds[-1]
-    if last.tag is not None:
-        candidates: Iterable[Any] = root.iter(last.tag)
+    anchored = _anchored(root, compounds[0], last.tag)
+    if anchored is not None:
+        candidates: Iterable[Any] = anchored
+    elif last.tag is not None:
+        candidates = root.iter(last.tag)
     elif last.classes:
         candidates = _CLASSED(root)
     elif last.ident is not None:
@@ -327,22 +332,57 @@ def css_select(scope: Any, css: str) -> list[Any]:
             if last.matches(el) and _chain_matches(el, compounds, combinators, len(compounds) - 2, root)]
 
 
+#: above this many elements matching a chain's first compound, _anchored leaves the walk to the whole tree
+ANCHORS = 64
+
+
+def _anchored(root: Any, first: _Compound, tag: str | None) -> Iterator[Any] | None:
+    """The elements (of ``tag``, or all) inside the elements matching a chain's first compound, in document order,
+    or None when that compound is a bare tag or matches more than :data:`ANCHORS` elements.
+
+    Every match of a chain has an ancestor matching its first compound, so only their subtrees need a look: the
+    pager selectors (``.pagination a``, ``ul.pager li a``) then look at the pager's few links instead of each of a
+    20,000-link listing's. libxml2 finds the anchors (one step: linear, in C); nested anchors are covered by the
+    outermost one."""
+    if not (first.classes or first.ident or first.attributes) or not first.css:
+        return None
+    anchors = _single_step(first.css)(root)
+    if len(anchors) > ANCHORS:
+        return None
+    inside = set(anchors)
+    outermost = [a for a in anchors if not any(up in inside for up in a.iterancestors())]
+    kinds = (tag,) if tag is not None else ()
+    return (el for anchor in outermost for el in anchor.iter(*kinds) if isinstance(el.tag, str))
+
+
 @lru_cache(maxsize=512)
 def _single_step(css: str) -> etree.XPath:
     # One compound (no combinator) is one XPath step, which libxml2 evaluates in linear time, in C.
     return etree.XPath(css2xpath(css))
 
 
-def css_select_each(scope: Any, selectors: Iterable[str]) -> list[list[Any]]:
+def css_select_each(scope: Any, selectors: Iterable[str], *, text: str | None = None) -> list[list[Any]]:
     """:func:`css_select` of each of ``selectors`` (one list each, in their order), in one walk of the tree for
     all those that are chains ending in a tag name: the next-page selectors of a platform all end in ``a``, and a
     walk over a 20,000-link listing's links per selector costs more than the rest of finding its pager."""
     root = getattr(scope, "root", scope)
     wanted = list(selectors)
+    if text is not None:  # as in select_all: a selector naming a class absent from the page matches nothing
+        lowered: list[str] = []
+        absent = {i for i, css in enumerate(wanted) if not _may_occur(css, text, lowered)}
     chains = [_chain(css) if "," not in css else None for css in wanted]
     walked = [i for i, chain in enumerate(chains)
               if chain is not None and len(chain[0]) > 1 and chain[0][-1].tag is not None]
     found: list[list[Any]] = [[] for _ in wanted]
+    if text is not None:
+        walked = [i for i in walked if i not in absent]
+    for i in list(walked):  # a chain whose first compound is rare looks inside those elements alone
+        compounds, combinators = chains[i]  # type: ignore[misc]
+        anchored = _anchored(root, compounds[0], compounds[-1].tag)
+        if anchored is not None:
+            walked.remove(i)
+            found[i] = [el for el in anchored if compounds[-1].matches(el) and
+                        _chain_matches(el, compounds, combinators, len(compounds) - 2, root)]
     if walked:
         for el in root.iter(*{chains[i][0][-1].tag for i in walked}):  # type: ignore[index]
             for i in walked:
@@ -351,7 +391,9 @@ def css_select_each(scope: Any, selectors: Iterable[str]) -> list[list[Any]]:
                                                                 root):
                     found[i].append(el)
     for i, css in enumerate(wanted):
-        if i not in walked:
+        if text is not None and i in absent:
+            continue
+        if chains[i] is None or not (len(chains[i][0]) > 1 and chains[i][0][-1].tag is not None):  # type: ignore[index]
             found[i] = css_select(scope, css)
     return found
 
@@ -448,9 +490,12 @@ def _may_occur(css: str, text: str, lowered: list[str]) -> bool:
     with character references in the markup would be missed; the portals' markup has none."""
     for classes_ids, attributes in _literals(css):
         if all(word in text for word in classes_ids):
-            if attributes and not lowered:
+            missing = [name for name in attributes if name not in text]  # most markup writes them lower-case
+            if not missing:
+                return True
+            if not lowered:
                 lowered.append(text.lower())
-            if all(name in lowered[0] for name in attributes):
+            if all(name in lowered[0] for name in missing):
                 return True
     return False
 
@@ -810,7 +855,7 @@ class Platform:
             yield href
 
     def _next_candidates(self, response: TextResponse, sel: Selector) -> Iterator[str]:
-        for matches in css_select_each(sel, (*self.selectors["next_page"], "a[rel~=next]")):
+        for matches in css_select_each(sel, (*self.selectors["next_page"], "a[rel~=next]"), text=response.text):
             for a in matches:
                 yield (a.get("href") or "").strip()
         head = HEAD_LINK_NEXT.search(response.text, 0, _head_end(response.text))
@@ -1005,7 +1050,7 @@ def _head_end(text: str) -> int:
 def more_links_than(node: Any, limit: int) -> bool:
     """Whether ``node`` holds more than ``limit`` links (stops counting there: constant time on big lists). A
     listing link's date is looked for only in ancestors that hold at most :data:`ITEM_LINKS`: its own item."""
-    return any(count > limit for count, _a in enumerate(node.iter("a"), 1))
+    return next(islice(node.iter("a"), limit, None), None) is not None
 
 
 def _bounded_text(node: Any, limit: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -49,6 +50,18 @@ MIN_BODY_CHARS = 80  # the base heuristic's threshold for a text block
 LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 SUBMITTED = re.compile(r"^\s*(?:Submitted|Posted|Đăng)\s+by\s+(?P<who>.+?)\s+on\s+(?P<when>.+)$", re.I)
+
+
+@lru_cache(maxsize=65536)
+def _generic_kind(feed_pattern: str, url: str) -> str:
+    parts = urlsplit(url)
+    if re.search(feed_pattern, parts.path, re.I):
+        return "feed"
+    if NOT_ARTICLE.search(url):
+        return "listing"
+    if ARTICLE_PATH.search(parts.path) or ARTICLE_QUERY.search(parts.query):
+        return "article"
+    return "listing"
 
 
 class Generic(Platform):
@@ -90,14 +103,7 @@ class Generic(Platform):
     @classmethod
     def classify_url(cls, url: str) -> str | None:
         """What an article URL looks like on unknown engines (an id, a long slug); other same-site pages list."""
-        parts = urlsplit(url)
-        if re.search(cls.feed_url_patterns[0], parts.path, re.I):
-            return "feed"
-        if NOT_ARTICLE.search(url):
-            return "listing"
-        if ARTICLE_PATH.search(parts.path) or ARTICLE_QUERY.search(parts.query):
-            return "article"
-        return "listing"
+        return _generic_kind(cls.feed_url_patterns[0], url)
 
     @classmethod
     def has_signature(cls, url: str) -> bool:
@@ -130,6 +136,7 @@ class Generic(Platform):
         host = (urlsplit(response.url).hostname or "").removeprefix("www.")
         base = get_base_url(response)
         scope = sel.css("main, #content, #region-content, .region-content, [role=main]") or [sel]
+        here = tuple(f"{scheme}://{www}{host}/" for scheme in ("https", "http") for www in ("", "www."))
         seen: dict[str, ListingEntry] = {}
         for a in scope[0].root.iter("a"):  # lxml elements: a parsel selector per link costs more than the link
             href = (a.get("href") or "").strip()
@@ -138,10 +145,9 @@ class Generic(Platform):
             if href.startswith(("javascript:", "#", "mailto:", "tel:")):
                 continue
             url = join_url(base, href)
-            parts = urlsplit(url)
-            if (parts.hostname or "").removeprefix("www.") != host or NOT_ARTICLE.search(url):
-                continue
-            if not (ARTICLE_PATH.search(parts.path) or ARTICLE_QUERY.search(parts.query)):
+            # the classification is cached: the article-link count asks again for every link
+            if self.classify_url(url) != "article" or not (
+                    url.startswith(here) or (urlsplit(url).hostname or "").removeprefix("www.") == host):
                 continue
             text = inline_text(a)
             if url in seen:

@@ -197,16 +197,16 @@ class Liferay(Platform):
             yield Request(url, meta={"load_page_of": response.url})
             return
         found = list(self._liferay_next(response, sel))
-        if found or self._liferay_pager(sel):
+        if found or self._liferay_pager(sel, response.text):
             yield from found
             return
         yield from super().next_page_requests(response, sel)
 
-    def _liferay_pager(self, sel: Selector) -> bool:
-        return any(css_select_each(sel, self.selectors["next_page"]))
+    def _liferay_pager(self, sel: Selector, text: str) -> bool:
+        return any(css_select_each(sel, self.selectors["next_page"], text=text))
 
     def _liferay_next(self, response: TextResponse, sel: Selector) -> Iterator[Request]:
-        for links in css_select_each(sel, self.selectors["next_page"]):
+        for links in css_select_each(sel, self.selectors["next_page"], text=response.text):
             for a in links:
                 label = inline_text(a).lower()
                 if not NEXT_LABELS.match(label) and "next" not in (a.get("class") or ""):
