@@ -234,7 +234,8 @@ def _processes_serving(db: Path, wait: float = 10.0) -> list[int]:
 
 @pytest.mark.slow
 def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
-    """Bad SQL typed into Datasette, or a blob given to the project's SQL functions: one log line each."""
+    """Bad SQL typed into Datasette, a write statement, an unknown sort column, or a blob given to the project's SQL
+    functions: one log line each."""
     import time
     import urllib.error
     import urllib.parse
@@ -252,17 +253,26 @@ def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
             time.sleep(0.2)
         port = (tmp_path / "serve.log").read_text(encoding="utf-8").split("http://127.0.0.1:", 1)[1].split("/", 1)[0]
-        queries = ["select * from no_such_table", "select govarchive_fold(x'ff')", "select govarchive_match(1)"]
-        for sql in queries:
-            url = f"http://127.0.0.1:{port}/a.json?" + urllib.parse.urlencode({"sql": sql})
+        queries = ["select * from no_such_table", "select govarchive_fold(x'ff')", "select govarchive_match(1)",
+                   "delete from articles", "attach database 'x.db' as x"]
+        paths = [f"/a.json?{urllib.parse.urlencode({'sql': sql})}" for sql in queries]
+        paths += ["/a/articles.json?_sort=no_such_column", "/a/articles?_sort=no_such_column"]
+        for path in paths:
             try:
-                urllib.request.urlopen(url, timeout=30).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).read()
             except urllib.error.HTTPError as exc:
-                assert exc.code == 400, sql
+                assert exc.code in (400, 500), path
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
     text = (tmp_path / "serve.log").read_text(encoding="utf-8")
     assert "Traceback" not in text and "Exception ignored" not in text, text
-    assert sum("no such table: no_such_table" in line for line in text.splitlines()) == 1, text
+    lines = text.splitlines()
+    assert sum("no such table: no_such_table" in line for line in lines) == 1, text
+    # Datasette's own rejections (a write statement, an unknown sort column): one line each, not a rich traceback
+    assert "locals" not in text and "\u2502" not in text, text
+    assert sum("400 GET /a.json?sql=delete+from+articles: DatasetteError: Statement must be a SELECT" in line
+               for line in lines) == 1, text
+    assert sum("400 GET /a.json?sql=attach" in line for line in lines) == 1, text
+    assert sum("Cannot sort table by no_such_column" in line for line in lines) == 2, text
