@@ -1,7 +1,8 @@
 """Bad input never shows a traceback: one line on stderr and a documented exit code (issue #14, item 5).
 
 Each case runs the real command line in a subprocess with a clean environment (``clean_env``: no GOVARCHIVE_*),
-and the table asserts the exit code, exactly one line on stderr naming the problem, and no "Traceback" anywhere.
+and the table asserts the exit code, exactly one line on stderr naming the problem (nothing on stdout), and no
+"Traceback" anywhere.
 The exit codes are those of docs/operations.md: 1 problem found, 2 could not do the job, 3 archive locked.
 """
 
@@ -53,6 +54,10 @@ CASES = [
     Case("delay-negative", (*CRAWL, "-s", "DOWNLOAD_DELAY=-1"), 2, "must not be negative", slow=True),
     Case("tls-policy-version", (*CRAWL, "-s", 'TLS_POLICIES={"a.vn": {"min_version": "SSLv3"}}'), 2,
          "TLS policy of a.vn: min_version 'SSLv3'", slow=True),
+    Case("tls-policy-unknown-key", (*CRAWL, "-s", 'TLS_POLICIES={"a.vn": {"verfy": false}}'), 2,
+         "TLS policy of a.vn: unknown key(s) 'verfy'", slow=True),
+    Case("tls-policy-not-object", (*CRAWL, "-s", 'TLS_POLICIES={"a.vn": 5}'), 2,
+         "TLS policy of a.vn: expected an object", slow=True),
     Case("tls-policy-not-json", (*CRAWL, "-s", "TLS_POLICIES=nope"), 2, "setting TLS_POLICIES", slow=True),
     Case("dict-setting-not-json", (*CRAWL, "-s", "DOWNLOAD_SLOTS={"), 2, "setting DOWNLOAD_SLOTS", slow=True),
     Case("scrapy-dict-setting", (*SCRAPY, "crawl", "laichau-dcs", "-s", "DOWNLOAD_SLOTS={"), 2, "malformed",
@@ -105,8 +110,14 @@ CASES = [
          "no article"),
     Case("show-superscript-two", (*GOVARCHIVE, "--db", "{db}", "show", "²"), 1, "no article"),
     Case("show-undecodable-bytes", (*GOVARCHIVE, "--db", "{db}", "show", b"\xff\xfe"), 2, "not valid UTF-8"),
-    Case("show-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "show", "1"), 2, "{corrupt}"),
-    Case("export-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "export"), 2, "{corrupt}"),
+    # a damaged archive is named as such (not as "not a SQLite database", which sends the operator to fix --db)
+    Case("show-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "show", "1"), 2,
+         "{corrupt} cannot be read (database disk image is malformed); it may be damaged"),
+    Case("export-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "export"), 2,
+         "{corrupt} cannot be read (database disk image is malformed); it may be damaged"),
+    Case("health-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "health"), 2, "it may be damaged"),
+    Case("crawl-corrupt-archive", (*GOVARCHIVE, "crawl", "laichau-dcs", "--db", "{corrupt}"), 2,
+         "{corrupt} cannot be read (database disk image is malformed); it may be damaged", slow=True),
     Case("show-db-directory", (*GOVARCHIVE, "--db", "{tmp}", "show", "1"), 2, "is a directory"),
     Case("show-db-missing", (*GOVARCHIVE, "--db", "{tmp}/missing.db", "show", "1"), 2, "archive not found"),
     Case("serve-port-out-of-range", (*GOVARCHIVE, "--db", "{db}", "serve", "--port", "70000"), 2, "out of range"),
@@ -174,6 +185,7 @@ def test_bad_input_is_one_line_and_an_exit_code(results: dict, case_id: str) -> 
     stdout = proc.stdout.decode("utf-8", "replace")
     stderr = proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in stdout + stderr, stderr[-3000:]
+    assert stdout == "", f"expected nothing on stdout, got:\n{stdout[-3000:]}"  # one line on both together
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, f"expected exactly one line on stderr, got {len(lines)}:\n{stderr[-3000:]}"
     assert proc.returncode == case.code, (proc.returncode, stderr)
