@@ -138,7 +138,8 @@ def results(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Case, subprocess.CompletedProcess]]]:
     """Run the selected cases (four at a time) against one set of files: an archive, a corrupt one, a busy port..."""
     selected = {item.callspec.params["case_id"] for item in request.session.items
-                if getattr(item, "originalname", "") == "test_bad_input_is_one_line_and_an_exit_code"}
+                if getattr(item, "originalname", "") in ("test_bad_input_is_one_line_and_an_exit_code",
+                                                         "test_bad_input_line_is_in_the_troubleshooting_table")}
     tmp = tmp_path_factory.mktemp("bad-input")
     (tmp / "notes.txt").write_text("not an archive, not TOML = [\n", encoding="utf-8")
     db = tmp / "archive.db"
@@ -190,6 +191,35 @@ def test_bad_input_is_one_line_and_an_exit_code(results: dict, case_id: str) -> 
     assert len(lines) == 1, f"expected exactly one line on stderr, got {len(lines)}:\n{stderr[-3000:]}"
     assert proc.returncode == case.code, (proc.returncode, stderr)
     assert str(_fill(case.says, {"corrupt": "corrupt.db"})) in lines[0], lines[0]
+
+
+#: The stem of each kind of bad-input line; each names its row of docs/operations.md's troubleshooting table.
+DOCUMENTED_STEMS = (
+    "expected a date", "is not a real date", "expected a whole number", "is out of range", "expected yes or no",
+    "unknown spider argument", "error: setting ", "Invalid -s value", "log level", "--log-file",
+    "is not a SQLite database", "is a directory", "does not exist", "unknown portal", "unrecognized arguments",
+    "not valid TOML", "another crawl", "will not crawl the real portals", "No space left on device",
+    "no crawl runs", "--limit must be between", "no article with id or URL", "is not valid UTF-8 text",
+    "it may be damaged", "archive not found", "already in use",
+)
+
+
+def _troubleshooting() -> str:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    return text.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_troubleshooting_table_has_every_stem() -> None:
+    table = _troubleshooting()
+    assert [stem for stem in DOCUMENTED_STEMS if stem not in table] == []
+
+
+@pytest.mark.parametrize("case_id", [pytest.param(c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])
+def test_bad_input_line_is_in_the_troubleshooting_table(results: dict, case_id: str) -> None:
+    """Every line an operator can get for bad input has its row: what it means, what to do."""
+    case, proc = results[case_id]
+    line = proc.stderr.decode("utf-8", "replace").strip()
+    assert any(stem in line for stem in DOCUMENTED_STEMS), f"no troubleshooting row for: {line}"
 
 
 def test_search_until_the_last_day_means_no_upper_bound(tmp_path: Path) -> None:
