@@ -986,6 +986,11 @@ class Archive:
         rows = list(self.db["crawl_runs"].rows_where("id = ?", [run_id], limit=1))
         return rows[0] if rows else None
 
+    def pending_writes(self, run_id: int | None) -> list[PendingWrite]:
+        """The run's writes in the open batch: what the next :meth:`commit` makes durable (and reports to the
+        run's watcher)."""
+        return [write for write in self._batch if write.run_id == run_id]
+
     def checkpoint_run(self, run_id: int, *, counts: dict[str, int], stats: dict[str, Any]) -> None:
         """Write a running run's counts and stats into its row, inside the open batch (no commit).
 

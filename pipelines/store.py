@@ -140,21 +140,41 @@ class StorePipeline:
                 self.record_file_outcomes(item)
         return item
 
+    @staticmethod
+    def tally(write: PendingWrite, counts: Counter[str], coverage: Counter[str]) -> str | None:
+        """Add one committed write to ``counts`` and ``coverage``; returns the count it went to (None for a file's
+        failure, which is not a page's)."""
+        if write.kind == "failure":
+            if (write.note or {}).get("stage") == "attachment":
+                return None
+            counts["items_failed"] += 1
+            return "items_failed"
+        counts[f"items_{write.outcome}"] += 1
+        covered, _sources = write.note or ([], {})
+        for name in covered:
+            coverage[name] += 1
+        return f"items_{write.outcome}"
+
+    def after_commit(self, writes: list[PendingWrite]) -> tuple[Counter[str], Counter[str], int]:
+        """``(counts, coverage, stored)`` as they will be once ``writes`` are committed; for a checkpoint written
+        into the same transaction as those writes (the cluster archiver's), which must count them already."""
+        counts, coverage = self.counts.copy(), self.coverage.copy()
+        stored = self.stored + sum(self.tally(write, counts, coverage) not in (None, "items_failed")
+                                   for write in writes)
+        return counts, coverage, stored
+
     def committed(self, writes: list[PendingWrite]) -> None:
         """Archive callback: these writes of the run are on disk; count them."""
         stats = self.crawler.stats
         for write in writes:
-            if write.kind == "failure":
-                if (write.note or {}).get("stage") != "attachment":  # a file's failure is not a page's
-                    self.counts["items_failed"] += 1
-                    stats.inc_value("govarchive/items_failed")
+            counted = self.tally(write, self.counts, self.coverage)
+            if counted is None:
                 continue
-            self.counts[f"items_{write.outcome}"] += 1
+            stats.inc_value(f"govarchive/{counted}")
+            if write.kind == "failure":
+                continue
             self.stored += 1
-            stats.inc_value(f"govarchive/items_{write.outcome}")
-            covered, sources = write.note or ([], {})
-            for name in covered:
-                self.coverage[name] += 1
+            _covered, sources = write.note or ([], {})
             # Which kind of source (css, label, meta, heuristic ...) each field came from: `govarchive health`
             # flags a layout change when a portal's fields move from its selectors to the fallbacks.
             for name, source in sources.items():

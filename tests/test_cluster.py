@@ -285,6 +285,7 @@ def test_cluster_systemd_units_run_the_real_cli(tmp_path: Path) -> None:
 
 def test_one_archiver_per_cluster(redis_server, tmp_path: Path, capsys) -> None:
     import os
+    import signal
     import socket
     import subprocess
     import sys
@@ -293,6 +294,9 @@ def test_one_archiver_per_cluster(redis_server, tmp_path: Path, capsys) -> None:
     alive = f"{socket.gethostname()}|{os.getpid()}|/srv/other/archive.db"
     client.set("govarchive:archiver", alive, px=30_000)
     assert main(["archiver", "--cluster", redis_server.url, "--db", str(tmp_path / "a.db"), "--exit-when-idle"]) == 3
+    # the command leaves the process's signals alone: SIGPIPE at its default would kill a process (this test run)
+    # that writes to a socket whose peer has gone
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
     err = capsys.readouterr().err.strip()
     assert err == (f"govarchive archiver: another archiver (pid {os.getpid()} on {socket.gethostname()}, archive "
                    "/srv/other/archive.db) serves this cluster; one archiver per cluster")

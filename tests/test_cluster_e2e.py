@@ -8,6 +8,7 @@ and that nothing the archiver cannot store vanishes.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -20,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from govarchive.archive import Archive
-from govarchive.cluster import OPEN, RunKeys, connect
-from govarchive.cluster.demo import ClusterDemo
+from govarchive.cluster import CONSUMER_GROUP, OPEN, RunKeys, connect
+from govarchive.cluster.codec import decode_item
+from govarchive.cluster.demo import ARCHIVER_SETTINGS, WORKER_SETTINGS, ClusterDemo
 from govarchive.replica.content import ReplicaArticle, generate_articles
 from govarchive.replica.server import ReplicaServer, ReplicaState
 from portal_spiders.warc import pointer_path, read_response
@@ -54,7 +56,11 @@ def test_a_cluster_with_a_killed_worker_and_archiver_archives_what_one_machine_d
         cluster_files = _files(archive)
     with Archive(tmp_path / "single.db", readonly=True) as archive:
         assert cluster_files == _files(archive) and cluster_files, "attachments and images: same files, same bytes"
-        for run in archive.runs():
+        single_runs = archive.runs()
+        # the cluster's run rows count what one machine's do, although both kills interrupted work in flight
+        assert ({r["portal"]: (r["items_new"], r["items_updated"], r["items_failed"]) for r in comparison.runs}
+                == {r["portal"]: (r["items_new"], r["items_updated"], r["items_failed"]) for r in single_runs}), report
+        for run in single_runs:
             assert run["items_new"] + run["items_unchanged"] >= 12, run
             assert run["requests"] and run["listing_pages"], "worker stats reach the run row"
             assert run["replica"] == 1, "the workers crawled the replica: a replica run, like `govarchive demo`'s"
@@ -188,3 +194,85 @@ def test_a_replica_cluster_run_is_not_archived_into_an_archive_of_real_runs(port
     assert "will not write replica articles into this archive" in logs
     with Archive(db, readonly=True) as archive:
         assert archive.count("articles") == 0 and len(archive.runs()) == 1
+
+
+# `govarchive archiver` that is SIGKILLed in the one window where a batch is committed but not acknowledged.
+_COMMIT_THEN_DIE = """
+import os, signal, sys
+from govarchive.cluster.archiver import ArchiverSpiderMixin
+from govarchive.cli import main
+
+settle, batches = ArchiverSpiderMixin._settle, []
+
+async def commit_then_die(self, store, ids):
+    batches.append(ids)
+    if len(batches) == 2:  # the acknowledgement is the first Redis pipeline after the commit
+        self.client.pipeline = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+    await settle(self, store, ids)
+
+ArchiverSpiderMixin._settle = commit_then_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+# `govarchive worker` that reports every SQLite connection it opens (the audit event of sqlite3.connect).
+_REPORT_SQLITE = """
+import sys
+from govarchive.cli import main
+
+def report(event, args):
+    if event == "sqlite3.connect":
+        sys.stderr.write(f"SQLITE-CONNECT {args[0]!r}\\n")
+
+sys.addaudithook(report)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _settings(values: dict[str, str]) -> list[str]:
+    return [x for key, value in values.items() for x in ("-s", f"{key}={value}")]
+
+
+def test_a_batch_committed_by_a_killed_archiver_is_stored_and_counted_once_and_workers_never_open_sqlite(
+        portal, redis_server, tmp_path: Path) -> None:
+    db, client = tmp_path / "a.db", connect(redis_server.url)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def spawn(name: str, head: list[str], args: list[str]) -> subprocess.Popen[bytes]:
+        with open(tmp_path / f"{name}.out", "wb") as out:
+            procs[name] = subprocess.Popen([sys.executable, *head, *args, "--log-file", str(tmp_path / f"{name}.log")],
+                                           stdout=out, stderr=subprocess.STDOUT, env=clean_env(PYTHONUNBUFFERED="1"))
+        return procs[name]
+
+    archiver_args = ["archiver", "--cluster", redis_server.url, "--db", str(db), "--exit-when-idle",
+                     *_settings({**ARCHIVER_SETTINGS, "GOVARCHIVE_ARCHIVER_BATCH": "3"})]
+    try:
+        first = spawn("archiver1", ["-c", _COMMIT_THEN_DIE], archiver_args)
+        worker = spawn("w1", ["-c", _REPORT_SQLITE], ["worker", SLUG, "--cluster", redis_server.url, "--worker-id",
+                                                      "w1", "--replica", portal.url,
+                                                      *_settings({**WORKER_SETTINGS, "ARCHIVE_DB": str(db)})])
+        assert first.wait(timeout=180) == -signal.SIGKILL, (tmp_path / "archiver1.out").read_text()
+        # the killed archiver left its second batch pending, and that batch is in the archive already
+        keys = RunKeys(SLUG, client.hget(RunKeys.run_hash(SLUG), "token").decode())
+        pending = [row["message_id"] for row in client.xpending_range(keys.items, CONSUMER_GROUP, "-", "+", 100)]
+        urls = sorted(decode_item(client.xrange(keys.items, entry, entry)[0][1]).url for entry in pending)
+        assert urls, "the killed archiver had a delivered batch"
+        with Archive(db, readonly=True) as archive:
+            assert sorted(a["url"] for a in archive.iter_articles() if a["url"] in urls) == urls, "and committed it"
+        second = spawn("archiver2", ["-c", _REPORT_SQLITE], archiver_args)
+        codes = (worker.wait(timeout=300), second.wait(timeout=300))
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    outputs = {name: (tmp_path / f"{name}.out").read_text() for name in procs}
+    assert codes == (0, 0), outputs
+    assert "SQLITE-CONNECT" in outputs["archiver2"], "the audit hook sees the connections the archiver opens"
+    assert "SQLITE-CONNECT" not in outputs["w1"], "a worker never opens a database"
+    assert "resuming run" in (tmp_path / "archiver2.log").read_text()
+    with Archive(db, readonly=True) as archive:
+        assert archive.count("articles") == 12 and archive.count("article_versions") == 0
+        assert len({a["url"] for a in archive.iter_articles()}) == 12
+        (run,) = archive.runs(SLUG)
+    assert (run["items_new"], run["items_updated"], run["items_unchanged"], run["items_failed"]) == (12, 0, 0, 0)
+    assert (run["complete"], run["finish_reason"]) == (1, "finished")

@@ -9,8 +9,11 @@ Reliability: the run's items are a Redis stream read through a consumer group. A
 pipelines, the archive transaction is committed (with the run's counts checkpointed into its ``crawl_runs`` row in
 that same transaction), and only then are the batch's entries acknowledged and deleted. An archiver killed at any
 point leaves its unacknowledged entries pending; the next archiver reads them again (same consumer name) and resumes
-the same ``crawl_runs`` row with its counts. A re-delivered article that was already committed is stored once:
-the archive knows it by URL and content hash (an unchanged re-visit).
+the same ``crawl_runs`` row with its counts. The checkpoint names the entries of the batch it was committed with, so
+a batch that was committed but not acknowledged is acknowledged on re-delivery without passing through the pipelines
+again (its articles are neither counted twice nor their files fetched again). Should an article still arrive twice
+(a dead worker's request crawled again), the archive stores it once: it knows it by URL and content hash (an
+unchanged re-visit).
 
 For workers, the archiver publishes the run's incremental state into Redis when it opens the run: the id of the
 portal's last complete run, ``(first_run_id, published)`` of its archived URLs, and its open failures to retry.
@@ -26,7 +29,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import socket
 import time
 from pathlib import Path
@@ -98,6 +100,8 @@ class ArchiverSpiderMixin:
         self._outstanding = 0
         self._settled: asyncio.Future[None] | None = None
         self._cursor = "0"  # first the entries a killed archiver left pending, then new ones (">")
+        # Entries of the last batch a killed archiver committed (its checkpoint says which) but did not acknowledge.
+        self._committed: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -189,6 +193,8 @@ class ArchiverSpiderMixin:
             ids.append(_text(entry_id))
             if not fields:  # deleted while pending: it was committed and acknowledged already
                 continue
+            if self._cursor != ">" and _text(entry_id) in self._committed:
+                continue  # committed by the killed archiver with the checkpoint we resumed from: acknowledge only
             try:
                 item = decode_item(fields)
             except ItemDecodeError as exc:
@@ -210,11 +216,15 @@ class ArchiverSpiderMixin:
         if self._settled is not None:
             await self._settled
         archive = store.archive
-        archive.checkpoint_run(store.run_id, counts={k: v for k, v in store.counts.items()}, stats={
+        # The store counts writes once they are committed; the checkpoint goes into the same transaction, so it
+        # counts this batch's writes already (a resumed run must not lose them, nor count them again).
+        counts, coverage, stored = store.after_commit(archive.pending_writes(store.run_id))
+        archive.checkpoint_run(store.run_id, counts=dict(counts), stats={
             CHECKPOINT_STAT: {
-                "counts": dict(store.counts), "coverage": dict(store.coverage), "stored": store.stored,
+                "counts": dict(counts), "coverage": dict(coverage), "stored": stored,
                 "store_errors": store.store_errors,
                 "stats": {k: self.crawler.stats.get_value(k, 0) for k in DERIVED_STATS},
+                "entries": ids,  # committed with this transaction; acknowledged only after it
             }})
         archive.commit()
         with self.client.pipeline(transaction=True) as pipe:
@@ -265,6 +275,7 @@ class ArchiverSpiderMixin:
         store.coverage.update(checkpoint.get("coverage", {}))
         store.stored = int(checkpoint.get("stored", 0))
         store.store_errors = int(checkpoint.get("store_errors", 0))
+        self._committed = set(checkpoint.get("entries", []))
         for key, value in {**{f"govarchive/{k}": v for k, v in checkpoint.get("counts", {}).items()},
                            **checkpoint.get("stats", {})}.items():
             if value:
@@ -499,7 +510,6 @@ class ArchiverBusy(RuntimeError):
 
 def serve(settings: Settings, *, url: str, db: str, **kwargs: Any) -> int:
     """Run an :class:`Archiver` (the ``govarchive archiver`` command); raises :class:`ArchiverBusy`."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     archiver = Archiver(settings, url=url, db=db, **kwargs)
     holder = archiver.claim()
     if holder is not None:
