@@ -423,6 +423,15 @@ def describe_write_error(exc: BaseException) -> str:
     return f"the write failed ({name or type(exc).__name__}: {exc})"
 
 
+def unreadable_archive(path: str | Path, exc: sqlite3.DatabaseError) -> ArchiveError:
+    """The one-line error for a file SQLite cannot read as a database: a damaged archive (SQLITE_CORRUPT: the
+    header is SQLite's, pages are not) says so and how to check and recover it; any other file is not SQLite."""
+    if str(getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_CORRUPT"):
+        return ArchiveError(f"the archive {path} cannot be read ({exc}); it may be damaged: check it with "
+                            f"`sqlite3 {path} 'pragma integrity_check'` and restore a backup")
+    return ArchiveError(f"{path} is not a SQLite database: {exc}")
+
+
 def is_write_failure(exc: BaseException) -> bool:
     """Whether a SQLite error means the open transaction (batch) is lost or cannot be trusted."""
     name = str(getattr(exc, "sqlite_errorname", "") or "")
@@ -560,13 +569,15 @@ class Archive:
             self.ensure_schema()
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> ArchiveError:
+        if str(getattr(exc, "sqlite_errorname", "") or "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            return unreadable_archive(self.path, exc)
         if is_write_failure(exc) and not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_READONLY"):
             return ArchiveError(f"cannot open {self.path}: {describe_write_error(exc)}")
         name = str(getattr(exc, "sqlite_errorname", "") or "")
         if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
             return ArchiveError(f"cannot write to {self.path}: {exc} (a read-only file or directory? query commands "
                                 "read such archives; crawls need write access)")
-        return ArchiveError(f"{self.path} is not a SQLite database: {exc}")
+        return unreadable_archive(self.path, exc)
 
     def _refuse_foreign_database(self) -> None:
         """Refuse to add the archive's tables to a SQLite file that is something else."""
@@ -628,7 +639,7 @@ class Archive:
             name = str(getattr(exc, "sqlite_errorname", "") or "")
             if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
                 raise ArchiveError(f"cannot open {p}: {exc}") from exc
-            raise ArchiveError(f"{p} is not a SQLite database: {exc}") from exc
+            raise unreadable_archive(p, exc) from exc
         missing = {"articles", "crawl_runs", "meta"} - names
         if missing:
             archive.close()

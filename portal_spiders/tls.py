@@ -53,14 +53,36 @@ def registry_policies() -> dict[str, dict[str, Any]]:
 def policies_from_settings(settings: BaseSettings) -> dict[str, dict[str, Any]]:
     """Registry policies overlaid with the ``TLS_POLICIES`` setting (a dict, or JSON text on the command line)."""
     policies = registry_policies() if settings.getbool("TLS_POLICIES_FROM_REGISTRY", True) else {}
+    from portal_spiders.registry import TLS_KEYS
+
     extra = settings.getdict("TLS_POLICIES")
     for host, policy in extra.items():
+        check_setting_policy(host, policy, TLS_KEYS)
         policies[host.lower().removeprefix("www.")] = dict(policy)
     for host, policy in policies.items():
         for key in ("min_version", "max_version"):
             if policy.get(key) and policy[key] not in TLS_VERSIONS:
                 raise TLSPolicyError(f"TLS policy of {host}: {key} {policy[key]!r} is not one of {TLS_VERSIONS}")
     return policies
+
+
+def check_setting_policy(host: object, policy: object, keys: frozenset[str]) -> None:
+    """Refuse a ``TLS_POLICIES`` entry that would be ignored or crash the crawl: not a table, an unknown key (a
+    typo would silently leave the host on the default TLS options), or a value of the wrong type."""
+    if not isinstance(host, str) or not host:
+        raise TLSPolicyError(f"TLS policy host {host!r}: expected a host name")
+    if not isinstance(policy, dict):
+        raise TLSPolicyError(f"TLS policy of {host}: expected an object like {{\"max_version\": \"TLSv1.2\"}}, "
+                             f"got {policy!r}")
+    unknown = sorted(set(policy) - keys)
+    if unknown:
+        raise TLSPolicyError(f"TLS policy of {host}: unknown key(s) {', '.join(map(repr, unknown))} (known: "
+                             f"{', '.join(sorted(keys))})")
+    if "verify" in policy and not isinstance(policy["verify"], bool):
+        raise TLSPolicyError(f"TLS policy of {host}: verify must be true or false, got {policy['verify']!r}")
+    for key in ("min_version", "max_version", "ciphers", "reason"):
+        if key in policy and not isinstance(policy[key], str):
+            raise TLSPolicyError(f"TLS policy of {host}: {key} must be a string, got {policy[key]!r}")
 
 
 def describe(policy: dict[str, Any]) -> str:

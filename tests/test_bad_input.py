@@ -1,7 +1,8 @@
 """Bad input never shows a traceback: one line on stderr and a documented exit code (issue #14, item 5).
 
 Each case runs the real command line in a subprocess with a clean environment (``clean_env``: no GOVARCHIVE_*),
-and the table asserts the exit code, exactly one line on stderr naming the problem, and no "Traceback" anywhere.
+and the table asserts the exit code, exactly one line on stderr naming the problem (nothing on stdout), and no
+"Traceback" anywhere.
 The exit codes are those of docs/operations.md: 1 problem found, 2 could not do the job, 3 archive locked.
 """
 
@@ -53,6 +54,10 @@ CASES = [
     Case("delay-negative", (*CRAWL, "-s", "DOWNLOAD_DELAY=-1"), 2, "must not be negative", slow=True),
     Case("tls-policy-version", (*CRAWL, "-s", 'TLS_POLICIES={"a.vn": {"min_version": "SSLv3"}}'), 2,
          "TLS policy of a.vn: min_version 'SSLv3'", slow=True),
+    Case("tls-policy-unknown-key", (*CRAWL, "-s", 'TLS_POLICIES={"a.vn": {"verfy": false}}'), 2,
+         "TLS policy of a.vn: unknown key(s) 'verfy'", slow=True),
+    Case("tls-policy-not-object", (*CRAWL, "-s", 'TLS_POLICIES={"a.vn": 5}'), 2,
+         "TLS policy of a.vn: expected an object", slow=True),
     Case("tls-policy-not-json", (*CRAWL, "-s", "TLS_POLICIES=nope"), 2, "setting TLS_POLICIES", slow=True),
     Case("dict-setting-not-json", (*CRAWL, "-s", "DOWNLOAD_SLOTS={"), 2, "setting DOWNLOAD_SLOTS", slow=True),
     Case("scrapy-dict-setting", (*SCRAPY, "crawl", "laichau-dcs", "-s", "DOWNLOAD_SLOTS={"), 2, "malformed",
@@ -105,8 +110,14 @@ CASES = [
          "no article"),
     Case("show-superscript-two", (*GOVARCHIVE, "--db", "{db}", "show", "²"), 1, "no article"),
     Case("show-undecodable-bytes", (*GOVARCHIVE, "--db", "{db}", "show", b"\xff\xfe"), 2, "not valid UTF-8"),
-    Case("show-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "show", "1"), 2, "{corrupt}"),
-    Case("export-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "export"), 2, "{corrupt}"),
+    # a damaged archive is named as such (not as "not a SQLite database", which sends the operator to fix --db)
+    Case("show-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "show", "1"), 2,
+         "{corrupt} cannot be read (database disk image is malformed); it may be damaged"),
+    Case("export-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "export"), 2,
+         "{corrupt} cannot be read (database disk image is malformed); it may be damaged"),
+    Case("health-corrupt-archive", (*GOVARCHIVE, "--db", "{corrupt}", "health"), 2, "it may be damaged"),
+    Case("crawl-corrupt-archive", (*GOVARCHIVE, "crawl", "laichau-dcs", "--db", "{corrupt}"), 2,
+         "{corrupt} cannot be read (database disk image is malformed); it may be damaged", slow=True),
     Case("show-db-directory", (*GOVARCHIVE, "--db", "{tmp}", "show", "1"), 2, "is a directory"),
     Case("show-db-missing", (*GOVARCHIVE, "--db", "{tmp}/missing.db", "show", "1"), 2, "archive not found"),
     Case("serve-port-out-of-range", (*GOVARCHIVE, "--db", "{db}", "serve", "--port", "70000"), 2, "out of range"),
@@ -127,7 +138,8 @@ def results(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Case, subprocess.CompletedProcess]]]:
     """Run the selected cases (four at a time) against one set of files: an archive, a corrupt one, a busy port..."""
     selected = {item.callspec.params["case_id"] for item in request.session.items
-                if getattr(item, "originalname", "") == "test_bad_input_is_one_line_and_an_exit_code"}
+                if getattr(item, "originalname", "") in ("test_bad_input_is_one_line_and_an_exit_code",
+                                                         "test_bad_input_line_is_in_the_troubleshooting_table")}
     tmp = tmp_path_factory.mktemp("bad-input")
     (tmp / "notes.txt").write_text("not an archive, not TOML = [\n", encoding="utf-8")
     db = tmp / "archive.db"
@@ -174,10 +186,40 @@ def test_bad_input_is_one_line_and_an_exit_code(results: dict, case_id: str) -> 
     stdout = proc.stdout.decode("utf-8", "replace")
     stderr = proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in stdout + stderr, stderr[-3000:]
+    assert stdout == "", f"expected nothing on stdout, got:\n{stdout[-3000:]}"  # one line on both together
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, f"expected exactly one line on stderr, got {len(lines)}:\n{stderr[-3000:]}"
     assert proc.returncode == case.code, (proc.returncode, stderr)
     assert str(_fill(case.says, {"corrupt": "corrupt.db"})) in lines[0], lines[0]
+
+
+#: The stem of each kind of bad-input line; each names its row of docs/operations.md's troubleshooting table.
+DOCUMENTED_STEMS = (
+    "expected a date", "is not a real date", "expected a whole number", "is out of range", "expected yes or no",
+    "unknown spider argument", "error: setting ", "Invalid -s value", "log level", "--log-file",
+    "is not a SQLite database", "is a directory", "does not exist", "unknown portal", "unrecognized arguments",
+    "not valid TOML", "another crawl", "will not crawl the real portals", "No space left on device",
+    "no crawl runs", "--limit must be between", "no article with id or URL", "is not valid UTF-8 text",
+    "it may be damaged", "archive not found", "already in use",
+)
+
+
+def _troubleshooting() -> str:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    return text.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_troubleshooting_table_has_every_stem() -> None:
+    table = _troubleshooting()
+    assert [stem for stem in DOCUMENTED_STEMS if stem not in table] == []
+
+
+@pytest.mark.parametrize("case_id", [pytest.param(c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])
+def test_bad_input_line_is_in_the_troubleshooting_table(results: dict, case_id: str) -> None:
+    """Every line an operator can get for bad input has its row: what it means, what to do."""
+    case, proc = results[case_id]
+    line = proc.stderr.decode("utf-8", "replace").strip()
+    assert any(stem in line for stem in DOCUMENTED_STEMS), f"no troubleshooting row for: {line}"
 
 
 def test_search_until_the_last_day_means_no_upper_bound(tmp_path: Path) -> None:
@@ -234,7 +276,8 @@ def _processes_serving(db: Path, wait: float = 10.0) -> list[int]:
 
 @pytest.mark.slow
 def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
-    """Bad SQL typed into Datasette, or a blob given to the project's SQL functions: one log line each."""
+    """Bad SQL typed into Datasette, a write statement, an unknown sort column, or a blob given to the project's SQL
+    functions: one log line each."""
     import time
     import urllib.error
     import urllib.parse
@@ -252,17 +295,26 @@ def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
             time.sleep(0.2)
         port = (tmp_path / "serve.log").read_text(encoding="utf-8").split("http://127.0.0.1:", 1)[1].split("/", 1)[0]
-        queries = ["select * from no_such_table", "select govarchive_fold(x'ff')", "select govarchive_match(1)"]
-        for sql in queries:
-            url = f"http://127.0.0.1:{port}/a.json?" + urllib.parse.urlencode({"sql": sql})
+        queries = ["select * from no_such_table", "select govarchive_fold(x'ff')", "select govarchive_match(1)",
+                   "delete from articles", "attach database 'x.db' as x"]
+        paths = [f"/a.json?{urllib.parse.urlencode({'sql': sql})}" for sql in queries]
+        paths += ["/a/articles.json?_sort=no_such_column", "/a/articles?_sort=no_such_column"]
+        for path in paths:
             try:
-                urllib.request.urlopen(url, timeout=30).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).read()
             except urllib.error.HTTPError as exc:
-                assert exc.code == 400, sql
+                assert exc.code in (400, 500), path
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
     text = (tmp_path / "serve.log").read_text(encoding="utf-8")
     assert "Traceback" not in text and "Exception ignored" not in text, text
-    assert sum("no such table: no_such_table" in line for line in text.splitlines()) == 1, text
+    lines = text.splitlines()
+    assert sum("no such table: no_such_table" in line for line in lines) == 1, text
+    # Datasette's own rejections (a write statement, an unknown sort column): one line each, not a rich traceback
+    assert "locals" not in text and "\u2502" not in text, text
+    assert sum("400 GET /a.json?sql=delete+from+articles: DatasetteError: Statement must be a SELECT" in line
+               for line in lines) == 1, text
+    assert sum("400 GET /a.json?sql=attach" in line for line in lines) == 1, text
+    assert sum("Cannot sort table by no_such_column" in line for line in lines) == 2, text

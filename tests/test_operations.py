@@ -419,6 +419,22 @@ def test_tls_policy_rejects_unknown_versions() -> None:
         policies_from_settings(Settings({"TLS_POLICIES": {"example.vn": {"min_version": "SSLv3"}}}))
 
 
+@pytest.mark.parametrize(("policy", "says"), [
+    ({"max_versoin": "TLSv1.2"}, "unknown key(s) 'max_versoin'"),  # a typo must not leave the host on the defaults
+    (5, "expected an object"),
+    ({"verify": "no"}, "verify must be true or false"),
+    ({"ciphers": 1}, "ciphers must be a string"),
+])
+def test_tls_policy_setting_refuses_what_it_would_ignore(policy: object, says: str) -> None:
+    from scrapy.settings import Settings
+
+    from portal_spiders.tls import TLSPolicyError, policies_from_settings
+
+    with pytest.raises(TLSPolicyError) as caught:
+        policies_from_settings(Settings({"TLS_POLICIES": {"example.vn": policy}}))
+    assert str(caught.value).startswith("TLS policy of example.vn: ") and says in str(caught.value), caught.value
+
+
 # -- scheduling recipes ----------------------------------------------------------------------------------------
 
 DEPLOY = ROOT / "deploy"

@@ -8,6 +8,8 @@
   would join the FTS rowid, which here is a recency key, to the article id).
 * The ``articles`` row page reads like the article (``templates/row.html`` + ``templates/_article.html``): the data
   comes from :func:`article_context`; long cells elsewhere are collapsed (:func:`render_cell`).
+* A rejected request (bad SQL, an unknown sort column, a write statement...) is logged as one line on stderr
+  (:func:`handle_exception`), not as Datasette's 150-line traceback with locals.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import html
 import itertools
 import json
 import re
+import sys
 from datetime import date
 from typing import Any
 
+import datasette.handle_exception as datasette_errors
 from datasette import hookimpl
 from datasette.filters import FilterArguments
-from datasette.utils.asgi import Response
+from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
 NO_MATCH = '"\x01"'  # a phrase with no tokens: matches nothing, never an error
@@ -65,6 +69,38 @@ def prepare_connection(conn):
     conn.create_function("govarchive_match", 1, govarchive_match, deterministic=True)
     conn.create_function("govarchive_fold", 1, govarchive_fold, deterministic=True)
     conn.create_function("govarchive_doc_key", 1, govarchive_doc_key, deterministic=True)
+
+
+class _NoTraceback:
+    """Stands in for the ``traceback`` module in Datasette's default exception handler, which prints the
+    traceback of every non-Datasette error: :func:`handle_exception` has logged the one line already."""
+
+    @staticmethod
+    def print_exc() -> None:
+        """Print nothing."""
+
+
+# Datasette's default handler (datasette/handle_exception.py) still builds the error page or JSON; only its console
+# output goes: a rich traceback with locals for every rejected request, and traceback.print_exc() for the others.
+datasette_errors.rich = None
+datasette_errors.traceback = _NoTraceback  # type: ignore[assignment]
+
+
+def rejected_request_line(request: Any, exception: BaseException) -> str:
+    """The one log line of a request Datasette answered with an error: status, request and the reason."""
+    status = getattr(exception, "status", None) or 500
+    target = request.path + (f"?{request.query_string}" if request.query_string else "")
+    if len(target) > 300:
+        target = target[:300] + "..."
+    reason = " ".join(str(getattr(exception, "message", None) or exception).split()) or type(exception).__name__
+    return f"govarchive serve: {status} {request.method} {target}: {type(exception).__name__}: {reason}"
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette, request, exception):
+    """Log one line per rejected request (not a 404: the access log has it); Datasette's own handler answers."""
+    if not isinstance(exception, NotFound):
+        print(rejected_request_line(request, exception), file=sys.stderr, flush=True)
 
 
 def _marked(text: str) -> Markup:
