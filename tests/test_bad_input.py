@@ -217,7 +217,7 @@ def test_the_troubleshooting_table_has_every_stem() -> None:
 @pytest.mark.parametrize("case_id", [pytest.param(c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])
 def test_bad_input_line_is_in_the_troubleshooting_table(results: dict, case_id: str) -> None:
     """Every line an operator can get for bad input has its row: what it means, what to do."""
-    case, proc = results[case_id]
+    _case, proc = results[case_id]
     line = proc.stderr.decode("utf-8", "replace").strip()
     assert any(stem in line for stem in DOCUMENTED_STEMS), f"no troubleshooting row for: {line}"
 
