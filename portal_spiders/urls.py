@@ -128,6 +128,24 @@ def _general_canonical(url: str, case_insensitive_path: bool) -> str:
     return "https" + canon[canon.index(":"):] if canon.startswith("http:") else canon
 
 
+# An http(s) URL urlsplit would take apart without any of its repairs: a lower-case scheme, an ASCII host with no
+# brackets, and no whitespace or control character before the fragment (urlsplit strips and removes those).
+_SIMPLE_SPLIT = re.compile(r"(https?)://([A-Za-z0-9._~%!$&'()*+,;=:@-]*)((?:/[^?#\x00-\x20\x7f]*)?)"
+                           r"(?:\?([^#\x00-\x20\x7f]*))?(?:#.*)?", re.S)
+
+
+def split_url(url: str) -> tuple[str, str, str, str]:
+    """``(scheme, netloc, path, query)``, as ``urllib.parse.urlsplit`` gives them.
+
+    Listing pages ask this of 20,000 links at a time: a plain http(s) URL is split by one regex match, a fifth of
+    urlsplit's cost; any other goes through urlsplit (tests/test_urls.py compares the two)."""
+    m = _SIMPLE_SPLIT.fullmatch(url)
+    if m is not None:
+        return m.group(1), m.group(2), m.group(3), m.group(4) or ""
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc, parts.path, parts.query
+
+
 def host_of(url: str) -> str:
     """Lower-case host of a URL without a leading ``www.``."""
     host = (urlsplit(url).hostname or "").lower()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_spiders.platforms.base import join_url
-from portal_spiders.urls import _general_canonical, _plain_canonical, canonical_url, host_of
+from portal_spiders.platforms import platforms
+from portal_spiders.platforms.base import Platform, join_url
+from portal_spiders.urls import _general_canonical, _plain_canonical, canonical_url, host_of, split_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -151,3 +152,60 @@ def test_join_url_agrees_with_urljoin(base: str, href: str) -> None:
     join_url.cache_clear()
     assert join_url(base, href) == urljoin(base, href)
     assert join_url(base, "/" + href) == urljoin(base, "/" + href)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(scheme=st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
+       rest=st.lists(st.sampled_from(["a", "Đ", "/", "//", "?", "#", "&", "=", ":", "@", "[", "]", "[::1]", " ", "\t",
+                                      "\n", "\x00", "%2F", ".", "x.vn", ":8080", "-"]), max_size=12).map("".join))
+def test_split_url_agrees_with_urlsplit(scheme: str, rest: str) -> None:
+    url = f"{scheme}://{rest}" if scheme else rest
+    try:
+        expected = tuple(urlsplit(url))[:4]
+    except ValueError:  # urlsplit refuses a malformed host: so must split_url
+        with pytest.raises(ValueError):
+            split_url(url)
+        return
+    assert split_url(url) == expected, url
+
+
+def test_split_url_takes_the_fast_path_for_plain_links() -> None:
+    assert split_url("https://x.gov.vn/a/b-1.html?id=2#top") == ("https", "x.gov.vn", "/a/b-1.html", "id=2")
+    assert split_url("http://x.vn") == ("http", "x.vn", "", "")
+
+
+def test_every_feed_pattern_needs_a_feed_word() -> None:
+    """Classification skips the feed patterns for a URL without one of ``FEED_WORDS``: every alternative of every
+    platform's feed patterns must contain one literally."""
+    for platform in platforms().values():
+        for pattern in platform.feed_url_patterns:
+            for alternative in _top_level_alternatives(pattern):
+                assert any(word in alternative.lower() for word in Platform.FEED_WORDS), (platform, alternative)
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """A regex split at its top-level ``|`` (not inside a group or a character class)."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
+
+
+def test_top_level_alternatives() -> None:
+    assert _top_level_alternatives(r"(?:^|/)rss(?:/|\.|$)|\.rss$|[|]feed") == [
+        r"(?:^|/)rss(?:/|\.|$)", r"\.rss$", "[|]feed"]

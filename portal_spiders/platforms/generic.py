@@ -36,6 +36,7 @@ from portal_spiders.platforms.base import (
     join_url,
 )
 from portal_spiders.text import clean_multiline, clean_text
+from portal_spiders.urls import split_url
 
 # What an article URL looks like: an id in the last segment, an id parameter, a Drupal node, a title-long slug. Section
 # slugs run to seven words ("tin-hoat-dong-so-nganh-dia-phuong" on khanhhoa.gov.vn, "thong-tin-chi-dao-dieu-hanh" on
@@ -54,12 +55,12 @@ SUBMITTED = re.compile(r"^\s*(?:Submitted|Posted|Đăng)\s+by\s+(?P<who>.+?)\s+o
 
 @lru_cache(maxsize=65536)
 def _generic_kind(feed_pattern: str, url: str) -> str:
-    parts = urlsplit(url)
-    if re.search(feed_pattern, parts.path, re.I):
+    _scheme, _netloc, path, query = split_url(url)
+    if any(word in path.lower() for word in Platform.FEED_WORDS) and re.search(feed_pattern, path, re.I):
         return "feed"
     if NOT_ARTICLE.search(url):
         return "listing"
-    if ARTICLE_PATH.search(parts.path) or ARTICLE_QUERY.search(parts.query):
+    if ARTICLE_PATH.search(path) or ARTICLE_QUERY.search(query):
         return "article"
     return "listing"
 

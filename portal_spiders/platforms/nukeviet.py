@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+from lxml import etree
 from parsel import Selector
 from scrapy import Request
 from scrapy.http import TextResponse
@@ -31,6 +32,8 @@ from portal_spiders.text import clean_text
 AUTHOR_LABELS = ("Tác giả bài viết", "Tác giả", "Người viết")
 ATTACHMENT_LABELS = ("Tập tin đính kèm", "Tệp tin đính kèm")
 PAGE_SUFFIX = re.compile(r"/page-(\d+)/?$")
+# the hrefs PAGE_SUFFIX can match, in document order (a listing holds 20,000 other links: no selector per link)
+_PAGE_HREFS = etree.XPath("//a/@href[contains(., '/page-')]", smart_strings=False)
 
 
 class NukeViet(Platform):
@@ -112,7 +115,7 @@ class NukeViet(Platform):
         path = response.url.split("?", 1)[0]
         current = PAGE_SUFFIX.search(path)
         wanted = int(current.group(1)) + 1 if current else 2
-        for href in sel.css("a::attr(href)").getall():
+        for href in _PAGE_HREFS(sel.root):
             m = PAGE_SUFFIX.search(href.split("?", 1)[0])
             if m and int(m.group(1)) == wanted:
                 yield Request(response.urljoin(href))

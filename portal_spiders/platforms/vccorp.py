@@ -56,6 +56,7 @@ from portal_spiders.platforms.base import (
     Platform,
     inline_text,
     input_value,
+    lowered_page,
 )
 
 SOURCE_PREFIX = re.compile(r"^\s*\(?(?:Chinhphu\.vn|VGP|baochinhphu\.vn)\)?\s*[-–—:]\s*", re.I)
@@ -74,6 +75,9 @@ SCRIPT_CASE = re.compile(r"""\bcase\s*['"][\w-]+['"]\s*:""")
 SCRIPT_PAGE = re.compile(r"""timeline\.pageIndex\s*=\s*(\d+)""")
 # Site ids of the VCCorp government sites seen in the evidence (see the module docstring).
 SITE_IDS = ("101", "102", "103", "111", "115", "119", "171", "197", "4")
+# a stream item, and the element in it that shows its time (class substrings, as the site's script looks for them)
+ITEM_CLASS = re.compile(r"box-stream-item|news-item")
+TIME_CLASS = re.compile(r"box-stream-time|news-time|time-ago")
 ARTICLE_ID = re.compile(r"-(\d{6,20})\.htm$")
 
 
@@ -188,10 +192,10 @@ class VCCorp(Platform):
 
     def _listing_date(self, link: Selector | Any) -> str | None:
         for item in getattr(link, "root", link).iterancestors():
-            classes = item.get("class") or ""
-            if "box-stream-item" in classes or "news-item" in classes:
+            if ITEM_CLASS.search(item.get("class") or ""):
                 for node in item.iter():
-                    if any(c in (node.get("class") or "") for c in ("box-stream-time", "news-time", "time-ago")):
+                    classes = node.get("class")
+                    if classes and TIME_CLASS.search(classes):
                         return inline_text(node) or node.get("title")
                 break
         return super()._listing_date(link)
@@ -217,7 +221,7 @@ class VCCorp(Platform):
                 yield Request(response.urljoin(f"/timelinelist/{zone.strip()}/2.htm"))
                 return
             # Each pattern needs "zone" in some case; searching 4 MB for it costs far less than the patterns do.
-            has_zone = "zone" in response.text.lower()
+            has_zone = "zone" in lowered_page(response.text)
             for rx in ZONE_ID if has_zone else ():
                 found = rx.search(response.text)
                 if found:
