@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal_spiders.platforms import platforms
-from portal_spiders.platforms.base import Platform, join_url
+from portal_spiders.platforms.base import join_url
 from portal_spiders.urls import _general_canonical, _plain_canonical, canonical_url, host_of, split_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -180,7 +180,7 @@ def test_every_feed_pattern_needs_a_feed_word() -> None:
     for platform in platforms().values():
         for pattern in platform.feed_url_patterns:
             for alternative in _top_level_alternatives(pattern):
-                assert any(word in alternative.lower() for word in Platform.FEED_WORDS), (platform, alternative)
+                assert any(word in alternative.lower() for word in platform.FEED_WORDS), (platform, alternative)
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:

@@ -138,12 +138,18 @@ def _any_match(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     return lambda key: search(key) is not None
 
 
+def is_feed_key(platform: type[Platform], key: str) -> bool:
+    """Whether ``key`` (a URL's path, with its query) has one of ``platform``'s feed shapes. The patterns only run
+    when one of its ``FEED_WORDS`` is in the key: Python's regex engine spends microseconds per URL on them."""
+    lowered = key.lower()
+    return any(word in lowered for word in platform.FEED_WORDS) and _any_match(platform.feed_url_patterns)(key)
+
+
 @lru_cache(maxsize=65536)
 def _classify_key(platform: type[Platform], key: str) -> str | None:
     # Cached by platform class (hashed by identity, unlike the pattern tuples): a listing's links are classified
     # twice (entries and the article-link count) and repeat across pages.
-    lowered = key.lower()
-    if any(word in lowered for word in platform.FEED_WORDS) and _any_match(platform.feed_url_patterns)(key):
+    if is_feed_key(platform, key):
         return "feed"
     for kind, patterns in (("article", platform.article_url_patterns), ("listing", platform.listing_url_patterns)):
         if _any_match(patterns)(key):
@@ -183,6 +189,14 @@ def _path_and_query(url: str) -> str:
     return (path or "/") + (f"?{query}" if query else "")
 
 
+def same_host(page_url: str) -> Callable[[str], bool]:
+    """A test of whether a URL is on ``page_url``'s host (``www.`` or not, either scheme). Most links of a page
+    start with one of four prefixes, so the host name is only parsed out of the others."""
+    host = (urlsplit(page_url).hostname or "").removeprefix("www.")
+    prefixes = tuple(f"{scheme}://{www}{host}/" for scheme in ("https", "http") for www in ("", "www."))
+    return lambda url: url.startswith(prefixes) or (urlsplit(url).hostname or "").removeprefix("www.") == host
+
+
 def remove_matching(root: lxml.html.HtmlElement, selectors: Iterable[str],
                     keep: Callable[[Any], bool] | None = None, *, text: str | None = None) -> None:
     """Remove every element matching one of the CSS ``selectors`` unless ``keep(element)`` (tails stay).
@@ -209,7 +223,7 @@ class _Compound:
     ident: str | None
     classes: frozenset[str]
     attributes: tuple[tuple[str, str | None, str], ...]
-    css: str = field(default="", compare=False)  # the compound as written (one XPath step: see _anchored)
+    css: str = field(compare=False)  # the compound as written (one XPath step: see _anchored)
 
     def matches(self, el: Any) -> bool:
         if self.tag is not None and el.tag != self.tag:
@@ -346,7 +360,7 @@ def _anchored(root: Any, first: _Compound, tag: str | None) -> Iterator[Any] | N
     pager selectors (``.pagination a``, ``ul.pager li a``) then look at the pager's few links instead of each of a
     20,000-link listing's. libxml2 finds the anchors (one step: linear, in C); nested anchors are covered by the
     outermost one."""
-    if not (first.classes or first.ident or first.attributes) or not first.css:
+    if not (first.classes or first.ident or first.attributes):
         return None
     anchors = _single_step(first.css)(root)
     if len(anchors) > ANCHORS:
@@ -369,15 +383,13 @@ def css_select_each(scope: Any, selectors: Iterable[str], *, text: str | None = 
     walk over a 20,000-link listing's links per selector costs more than the rest of finding its pager."""
     root = getattr(scope, "root", scope)
     wanted = list(selectors)
-    if text is not None:  # as in select_all: a selector naming a class absent from the page matches nothing
-        lowered: list[str] = []
-        absent = {i for i, css in enumerate(wanted) if not _may_occur(css, text, lowered)}
+    # as in select_all: a selector naming a class absent from the page matches nothing
+    absent = {i for i, css in enumerate(wanted) if not _may_occur(css, text)} if text is not None else set()
     chains = [_chain(css) if "," not in css else None for css in wanted]
-    walked = [i for i, chain in enumerate(chains)
-              if chain is not None and len(chain[0]) > 1 and chain[0][-1].tag is not None]
+    walkable = {i for i, chain in enumerate(chains)
+                if chain is not None and len(chain[0]) > 1 and chain[0][-1].tag is not None}
+    walked = [i for i in sorted(walkable) if i not in absent]
     found: list[list[Any]] = [[] for _ in wanted]
-    if text is not None:
-        walked = [i for i in walked if i not in absent]
     for i in list(walked):  # a chain whose first compound is rare looks inside those elements alone
         compounds, combinators = chains[i]  # type: ignore[misc]
         anchored = _anchored(root, compounds[0], compounds[-1].tag)
@@ -393,9 +405,7 @@ def css_select_each(scope: Any, selectors: Iterable[str], *, text: str | None = 
                                                                 root):
                     found[i].append(el)
     for i, css in enumerate(wanted):
-        if text is not None and i in absent:
-            continue
-        if chains[i] is None or not (len(chains[i][0]) > 1 and chains[i][0][-1].tag is not None):  # type: ignore[index]
+        if i not in absent and i not in walkable:
             found[i] = css_select(scope, css)
     return found
 
@@ -459,8 +469,7 @@ def select_all(root: Any, selectors: Iterable[str], *, text: str | None = None) 
     elements costs more than searching its text).
     """
     if text is not None:
-        lowered: list[str] = []
-        selectors = [css for css in selectors if _may_occur(css, text, lowered)]
+        selectors = [css for css in selectors if _may_occur(css, text)]
     matcher = _matcher(tuple(selectors))
     found: dict[Any, None] = {}
     if matcher.tags:
@@ -486,7 +495,7 @@ def select_all(root: Any, selectors: Iterable[str], *, text: str | None = None) 
     return list(found)
 
 
-def _may_occur(css: str, text: str, lowered: list[str]) -> bool:
+def _may_occur(css: str, text: str) -> bool:
     """Whether an element matching ``css`` may be in the page whose HTML is ``text``: every class and id it names
     appears in the text (attribute names, which HTML does not case, in the lower-cased text). A class or id written
     with character references in the markup would be missed; the portals' markup has none."""
@@ -495,9 +504,7 @@ def _may_occur(css: str, text: str, lowered: list[str]) -> bool:
             missing = [name for name in attributes if name not in text]  # most markup writes them lower-case
             if not missing:
                 return True
-            if not lowered:
-                lowered.append(lowered_page(text))
-            if all(name in lowered[0] for name in missing):
+            if all(name in lowered_page(text) for name in missing):
                 return True
     return False
 
@@ -707,8 +714,8 @@ class Platform:
     article_url_patterns: ClassVar[tuple[str, ...]] = ()
     listing_url_patterns: ClassVar[tuple[str, ...]] = ()
     feed_url_patterns: ClassVar[tuple[str, ...]] = (r"(?:^|/)rss(?:/|\.|$)|\.rss$|/feed/?$|\.xml$",)
-    #: a word every feed pattern needs (tests/test_platform_contract.py checks): a URL without one is not a feed,
-    #: and classifying a listing's 20,000 links skips the feed patterns for them
+    #: a word every alternative of the feed patterns needs (tests/test_urls.py checks): a URL without one is not a
+    #: feed, and classifying a listing's 20,000 links skips the feed patterns for them (is_feed_key)
     FEED_WORDS: ClassVar[tuple[str, ...]] = ("rss", "feed", "xml")
     signature_url_patterns: ClassVar[tuple[str, ...]] = ()
     title_suffix_re: ClassVar[str] = r"\s+[-|–]\s+(?:CỔNG|TRANG|Cổng|Trang|Báo|BÁO)\b.*$"
@@ -760,15 +767,12 @@ class Platform:
 
     def count_article_links(self, response: TextResponse, sel: Selector) -> int:
         """Distinct same-host links anywhere on the page with this platform's article URL shape."""
-        host = (urlsplit(response.url).hostname or "").removeprefix("www.")
-        # most links start with one of these; the others are compared by host name
-        here = tuple(f"{scheme}://{www}{host}/" for scheme in ("https", "http") for www in ("", "www."))
+        on_page_host = same_host(response.url)
         base = get_base_url(response)
         found = set()
         for href in set(map(str.strip, _HREFS(sel.root))):  # an item often links twice
             url = join_url(base, href)
-            if (url.startswith(here) or (urlsplit(url).hostname or "").removeprefix("www.") == host) and \
-                    self.classify_url(url) == "article":
+            if on_page_host(url) and self.classify_url(url) == "article":
                 found.add(self.canonical_url(url))
         return len(found)
 

@@ -33,7 +33,9 @@ from portal_spiders.platforms.base import (
     ListingPage,
     Platform,
     inline_text,
+    is_feed_key,
     join_url,
+    same_host,
 )
 from portal_spiders.text import clean_multiline, clean_text
 from portal_spiders.urls import split_url
@@ -54,9 +56,9 @@ SUBMITTED = re.compile(r"^\s*(?:Submitted|Posted|Đăng)\s+by\s+(?P<who>.+?)\s+o
 
 
 @lru_cache(maxsize=65536)
-def _generic_kind(feed_pattern: str, url: str) -> str:
+def _generic_kind(platform: type[Platform], url: str) -> str:
     _scheme, _netloc, path, query = split_url(url)
-    if any(word in path.lower() for word in Platform.FEED_WORDS) and re.search(feed_pattern, path, re.I):
+    if is_feed_key(platform, path):
         return "feed"
     if NOT_ARTICLE.search(url):
         return "listing"
@@ -104,7 +106,7 @@ class Generic(Platform):
     @classmethod
     def classify_url(cls, url: str) -> str | None:
         """What an article URL looks like on unknown engines (an id, a long slug); other same-site pages list."""
-        return _generic_kind(cls.feed_url_patterns[0], url)
+        return _generic_kind(cls, url)
 
     @classmethod
     def has_signature(cls, url: str) -> bool:
@@ -134,10 +136,9 @@ class Generic(Platform):
 
     def listing_entries(self, response: TextResponse, sel: Selector) -> list[ListingEntry]:
         """Same-host links in the page's main content whose URL looks like an article."""
-        host = (urlsplit(response.url).hostname or "").removeprefix("www.")
+        on_page_host = same_host(response.url)
         base = get_base_url(response)
         scope = sel.css("main, #content, #region-content, .region-content, [role=main]") or [sel]
-        here = tuple(f"{scheme}://{www}{host}/" for scheme in ("https", "http") for www in ("", "www."))
         seen: dict[str, ListingEntry] = {}
         for a in scope[0].root.iter("a"):  # lxml elements: a parsel selector per link costs more than the link
             href = (a.get("href") or "").strip()
@@ -147,8 +148,7 @@ class Generic(Platform):
                 continue
             url = join_url(base, href)
             # the classification is cached: the article-link count asks again for every link
-            if self.classify_url(url) != "article" or not (
-                    url.startswith(here) or (urlsplit(url).hostname or "").removeprefix("www.") == host):
+            if self.classify_url(url) != "article" or not on_page_host(url):
                 continue
             text = inline_text(a)
             if url in seen:
