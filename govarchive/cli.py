@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from govarchive import __version__
-from govarchive.archive import ArchiveError
+from govarchive.archive import ArchiveError, describe_write_error, is_write_failure
 from govarchive.checks import (
     EXIT_ERROR,
     EXIT_INTERNAL,
@@ -143,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except sqlite3.DatabaseError as exc:
+        if is_write_failure(exc) and not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_CORRUPT"):
+            # a full disk or a file size limit while the archive is created or opened is not damage
+            return _fail(prog, f"the archive {args.db} cannot be written: {describe_write_error(exc)}")
         return _fail(prog, f"the archive {args.db} cannot be read ({first_line(exc)}); it may be damaged: "
                            f"check it with `sqlite3 {args.db} 'pragma integrity_check'` and restore a backup")
     except OSError as exc:

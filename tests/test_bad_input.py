@@ -8,6 +8,7 @@ The exit codes are those of docs/operations.md: 1 problem found, 2 could not do 
 
 from __future__ import annotations
 
+import resource
 import socket
 import subprocess
 import sys
@@ -200,7 +201,7 @@ DOCUMENTED_STEMS = (
     "is not a SQLite database", "is a directory", "does not exist", "unknown portal", "unrecognized arguments",
     "not valid TOML", "another crawl", "will not crawl the real portals", "No space left on device",
     "no crawl runs", "--limit must be between", "no article with id or URL", "is not valid UTF-8 text",
-    "it may be damaged", "archive not found", "already in use",
+    "it may be damaged", "archive not found", "already in use", "cannot be written",
 )
 
 
@@ -318,3 +319,23 @@ def test_serve_logs_a_rejected_query_in_one_line(tmp_path: Path) -> None:
                for line in lines) == 1, text
     assert sum("400 GET /a.json?sql=attach" in line for line in lines) == 1, text
     assert sum("Cannot sort table by no_such_column" in line for line in lines) == 2, text
+
+
+def test_an_archive_that_cannot_be_created_is_a_write_failure_not_damage(tmp_path: Path) -> None:
+    """A file size limit (``ulimit -f``) hit while the archive's tables are created: one line that says the write
+    failed and why, not "it may be damaged" (the file is only short), and no run recorded as complete."""
+    db = tmp_path / "new.db"
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, resource.RLIM_INFINITY))
+
+    argv = [str(db) if arg == "{tmp}/new.db" else arg for arg in CRAWL]
+    proc = subprocess.run(argv, capture_output=True, env=clean_env(),
+                          cwd=ROOT, timeout=120, preexec_fn=small_files)
+    err = proc.stderr.decode("utf-8", "replace").strip()
+    assert proc.returncode == 2, err
+    # the replica-mode warning comes first, as on every --replica crawl; then the one error line
+    lines = [line for line in err.splitlines() if "REPLICA MODE" not in line]
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert f"the archive {db} cannot be written: the write failed: disk I/O error" in err, err
+    assert any(stem in err for stem in DOCUMENTED_STEMS)
