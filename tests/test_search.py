@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -618,4 +619,39 @@ def test_a_hit_inside_an_attachment_names_the_file_not_only_its_link_text(tmp_pa
     hit = search(a, "tai dinh cu").hits[0]
     assert hit.attachments == ["QĐ 1009 UBND.pdf (Tải về)"]
     assert hit.snippet.startswith("[QĐ 1009 UBND.pdf (Tải về)] ")
+    a.close()
+
+
+def test_index_rows_of_a_batch_are_written_at_commit_and_leave_with_a_failed_article(tmp_path: Path) -> None:
+    """store_article queues its index rows until the batch commits (FTS5 writes a segment at every savepoint
+    otherwise): an article that fails half-way takes its queued rows with it, an article stored twice in
+    one batch is replaced in order, and this connection's own searches see the queued rows before the commit."""
+    a = Archive(tmp_path / "a.db")
+
+    def article(n: int, title: str, **kw: Any) -> dict[str, Any]:
+        return {"url": f"https://x/{n}", "portal": "p", "title": title, "body_text": "Nội dung.",
+                "published": "2024-05-01T08:00:00+07:00", **kw}
+
+    a.store_article(article(1, "Hội nghị Đà Nẵng"), content_hash="1")
+    a.store_article(article(1, "Hội nghị Quảng Ngãi"), content_hash="2")  # updated in the same batch
+    assert search(a, "da nang").total == 0 and search(a, "quang ngai").total == 1  # before the commit
+    a.store_article(article(2, "Lễ hội Hội An"), content_hash="3")
+    real = a._write_citations
+
+    def broken(article_id: int, row: dict[str, Any]) -> None:
+        if row["title"].startswith("Bão"):
+            real(article_id, row)
+            raise sqlite3.IntegrityError("simulated failure after the article's rows were written")
+        real(article_id, row)
+
+    a._write_citations = broken  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.IntegrityError):
+        a.store_article(article(3, "Bão số 3 Yagi"), content_hash="4")
+    a.commit()
+    assert a.get_article("https://x/3") is None
+    assert search(a, "bao").total == 0 and search(a, "yagi").total == 0
+    assert search(a, "hoi an").total == 1 and search(a, "quang ngai").total == 1 and search(a, "da nang").total == 0
+    assert a.indexed_count() == 2
+    for table in (FTS_FOLDED, FTS_EXACT):
+        a.db.execute(f"insert into {table}({table}, rank) values ('integrity-check', 0)")
     a.close()
