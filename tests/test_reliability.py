@@ -195,6 +195,29 @@ def test_article_source_url_is_the_listed_url_not_the_last_hop() -> None:
         "https://x.gov.vn/a"
 
 
+@pytest.mark.parametrize("platform", ["generic", "tandan", "mas_portal", "upload_portal", "nukeviet", "liferay",
+                                      "vccorp"])
+def test_xhtml_pages_with_an_xml_declaration_parse(platform: str) -> None:
+    """XHTML pages open with `<?xml ... encoding="utf-8"?>`, which libxml2 refuses in a decoded string; the
+    response's own decoding wins over a `<meta charset>` that says otherwise."""
+    head = ('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+            '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml">'
+            '<head><meta http-equiv="Content-Type" content="text/html; charset=windows-1258" />'
+            '<title>Đà Nẵng đón khách</title></head>')
+    article = head + ("<body><div><h1>Đà Nẵng đón khách</h1><p>" + "Nội dung bài viết. " * 20 + "</p>"
+                      "<p>Đoạn hai của bài viết.</p></div></body></html>")
+    url = "https://x.gov.vn/tin-tuc/da-nang-don-khach.html"
+    response = HtmlResponse(url, body=article.encode(), encoding="utf-8", request=Request(url))
+    item = get_platform(platform)().parse_article(response, portal="p")
+    assert item.title == "Đà Nẵng đón khách" and "Nội dung bài viết." in (item.body_text or "")
+    listing = head + "<body>" + "".join(f'<p><a href="/tin-tuc/bai-{i}.html">Bài số {i} về Đà Nẵng</a></p>'
+                                        for i in range(3)) + "</body></html>"
+    listing_url = "https://x.gov.vn/tin-tuc"
+    page = get_platform(platform)().parse_listing(HtmlResponse(listing_url, body=listing.encode(), encoding="utf-8",
+                                                               request=Request(listing_url)))
+    assert page is not None  # parsed, not raised
+
+
 # -- 3. listing parse time is linear in the number of links ---------------------------------------------------
 
 

@@ -189,8 +189,8 @@ class Generic(Platform):
 
     @staticmethod
     def _submitted(page: ArticlePage, group: str) -> str | None:
-        for node in page.sel.css(".submitted, .node__submitted, .node-submitted, .meta.submitted"):
-            m = SUBMITTED.match(inline_text(node.root))
+        for node in page.select(".submitted, .node__submitted, .node-submitted, .meta.submitted"):
+            m = SUBMITTED.match(inline_text(node))
             if m:
                 return m.group(group)
         return None
@@ -239,7 +239,7 @@ class Generic(Platform):
     def _names_the_site(page: ArticlePage, author: str) -> bool:
         """Whether a metadata "author" is the publishing site itself (``DC.Creator`` "Huyện Hàm Yên" on the
         "Cổng Thông tin điện tử Huyện Hàm Yên" portal): a publisher, not a byline."""
-        names = [page.meta("og:site_name"), page.raw.css('meta[name="DC.Publisher"]::attr(content)').get()]
+        names = [page.meta("og:site_name"), page.select_first('meta[name="DC.Publisher"]::attr(content)', raw=True)]
         return any(name and author.casefold() in name.casefold() for name in names)
 
     def _htmldate(self, page: ArticlePage, item: ArticleItem) -> None:

@@ -86,7 +86,7 @@ class NukeViet(Platform):
         # Never og:description (it is "<title> - <Module> - <url>"), and only the name= description meta.
         return [
             *[(f"css:{css}", lambda css=css: page.css_block_text(css)) for css in self.selectors["summary"]],
-            ("meta:description", lambda: page.raw.css('meta[name="description"]::attr(content)').get()),
+            ("meta:description", lambda: page.select_first('meta[name="description"]::attr(content)', raw=True)),
         ]
 
     @staticmethod
