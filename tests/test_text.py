@@ -159,3 +159,13 @@ def test_document_number_key_links_spellings_of_one_number() -> None:
     assert document_number_key("15/2024/NĐ-CP") == document_number_key("15/2024/nd-cp") == "15/2024/ND-CP"
     assert document_number_key("") is None
     assert document_number_key(None) is None
+
+
+def test_every_unicode_space_is_collapsed() -> None:
+    spaces = [c for c in map(chr, range(0x110000)) if c.isspace()]
+    assert {"\u00a0", "\u202f", "\u3000", "\u2009"} <= set(spaces)
+    for c in spaces:
+        assert clean_text(f" a{c}{c}b{c}") == "a b", hex(ord(c))
+        if c not in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029":  # line and paragraph breaks are kept as such
+            assert clean_multiline(f"{c}a{c}{c}b{c}\n\nc") == "a b\n\nc", hex(ord(c))
+    assert content_hash("a\u00a0 b") == content_hash(" a\u3000b\n")
