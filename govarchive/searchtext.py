@@ -76,14 +76,19 @@ def index_text(text: str | None) -> str:
     tokens: list[str] = []
     pairs: list[str] = []
     last = None
-    for group in token_groups(text):
+    for segment in _BREAK.split(_JOINED.sub(" ", text)):
+        # What _BREAK leaves is tokens and spaces, so str.split() finds token_groups()' tokens (a quarter faster
+        # over a body; tests/test_search.py checks the two agree).
+        group = segment.split()
+        if not group:
+            continue
         tokens += group
         if len(group) < 2:
             continue
         if last == group[0]:
             # "x y, y z": without a break, the pair chain x_y y_z would match the phrase "x y z" across the comma
             pairs.append(PAIR_JOIN)
-        pairs += [a + PAIR_JOIN + b for a, b in itertools.pairwise(group)]
+        pairs += map(PAIR_JOIN.join, itertools.pairwise(group))
         last = group[-1]
     return " ".join(tokens) + ("\n" + " ".join(pairs) if pairs else "")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import signal
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from govarchive import searchtext
 from govarchive.archive import FTS_EXACT, FTS_FOLDED, Archive, fold_text, search_key
 from govarchive.search import expressions, highlight, make_snippet, parse_query, search
 from tests.conftest import clean_env
@@ -655,3 +657,27 @@ def test_index_rows_of_a_batch_are_written_at_commit_and_leave_with_a_failed_art
     for table in (FTS_FOLDED, FTS_EXACT):
         a.db.execute(f"insert into {table}({table}, rank) values ('integrity-check', 0)")
     a.close()
+
+
+def _index_text_from_groups(text: str) -> str:
+    """index_text as its docstring defines it, through token_groups (the slower, obvious way)."""
+    tokens: list[str] = []
+    pairs: list[str] = []
+    last = None
+    for group in searchtext.token_groups(text):
+        tokens += group
+        if len(group) < 2:
+            continue
+        if last == group[0]:
+            pairs.append(searchtext.PAIR_JOIN)
+        pairs += [f"{a}{searchtext.PAIR_JOIN}{b}" for a, b in itertools.pairwise(group)]
+        last = group[-1]
+    return " ".join(tokens) + ("\n" + " ".join(pairs) if pairs else "")
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\u00a0\u2028\u3000\x1c_-/.:,;()\"'Đđàạẩăẵêếộưữ"
+                                             "aAbz019\u0301\u200b")), max_size=40))
+def test_index_text_is_the_token_groups_and_their_pairs(text: str) -> None:
+    for form in (searchtext.exact_form(text), searchtext.fold(text)):
+        assert searchtext.index_text(form) == _index_text_from_groups(form)
