@@ -406,7 +406,8 @@ def css_select_each(scope: Any, selectors: Iterable[str], *, text: str | None = 
     root = getattr(scope, "root", scope)
     wanted = list(selectors)
     # as in select_all: a selector naming a class absent from the page matches nothing
-    absent = {i for i, css in enumerate(wanted) if not _may_occur(css, text)} if text is not None else set()
+    absent = ({i for i, css in enumerate(wanted) if not _may_occur(css, text)} if _text_filter_pays(text)
+              else set())
     chains = [_chain(css) if "," not in css else None for css in wanted]
     walkable = {i for i, chain in enumerate(chains)
                 if chain is not None and len(chain[0]) > 1 and chain[0][-1].tag is not None}
@@ -490,7 +491,7 @@ def select_all(root: Any, selectors: Iterable[str], *, text: str | None = None) 
     (most chrome and pager selectors are absent from a given page, and a walk over a big listing's classed
     elements costs more than searching its text).
     """
-    if text is not None:
+    if _text_filter_pays(text):
         selectors = [css for css in selectors if _may_occur(css, text)]
     matcher = _matcher(tuple(selectors))
     found: dict[Any, None] = {}
@@ -515,6 +516,16 @@ def select_all(root: Any, selectors: Iterable[str], *, text: str | None = None) 
         for node in css_select(root, css):
             found.setdefault(node, None)
     return list(found)
+
+
+# Below this size, walking the tree for a selector costs less than looking for its names in the text: an article
+# page of 4.6 KB was cleaned in 0.28 ms without the text test and 0.36 ms with it, a 56 KB one in the same time.
+TEXT_FILTER_MIN = 128 * 1024
+
+
+def _text_filter_pays(text: str | None) -> bool:
+    """Whether to skip selectors by :func:`_may_occur` for a page whose HTML is ``text``."""
+    return text is not None and len(text) >= TEXT_FILTER_MIN
 
 
 def _may_occur(css: str, text: str) -> bool:
