@@ -118,6 +118,9 @@ SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
 SPIDERMON_MAX_ERRORS = 10  # ERROR log lines (parser crashes, retries given up) per run
 SPIDERMON_ADD_FIELD_COVERAGE = True
 SPIDERMON_FIELD_COVERAGE_SKIP_IF_NO_ITEM = True  # "no articles at all" is SPIDERMON_MIN_ARTICLES' job
+# A field holding None is missing: spidermon counts it as present by default, and the normaliser stores every empty
+# field as None, so without this an article without a date or a body would pass the rules below.
+SPIDERMON_FIELD_COVERAGE_SKIP_NONE = True
 # Coverage of the item's own fields only: by default spidermon also walks every dict value (field_sources,
 # document ...) key by key, about 20 more stats increments per article; where each field came from is counted
 # once per committed article by the store (govarchive/source/<field>/<kind>).

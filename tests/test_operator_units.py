@@ -261,3 +261,34 @@ def test_crawl_summary_shows_the_cause_and_plain_checks() -> None:
     assert outcome.problems == ["DNS lookup failed for laichau.dcs.vn", "no articles", "3/3 pages failed",
                                 "12 errors logged for this portal (limit 10)"]
     assert judge("p", {**run, "finish_reason": "network_down"}, max_failed_share=0.2).result == "not-crawled"
+
+
+def test_field_coverage_counts_only_fields_that_hold_a_value() -> None:
+    """An article without a date or a body does not cover those fields (spidermon counts a None as a value unless
+    told otherwise, and the normaliser stores every empty field as None)."""
+    from scrapy.utils.project import get_project_settings
+    from scrapy.utils.test import get_crawler
+
+    from portal_spiders.items import ArticleItem
+    from portal_spiders.monitors import PlainSpidermon
+    from portal_spiders.spiders.portals import SPIDERS
+
+    spidercls = SPIDERS["laichau-dcs"]
+    spidermon = {k: v for k, v in get_project_settings().copy_to_dict().items() if k.startswith("SPIDERMON_")}
+    crawler = get_crawler(spidercls, spidermon)
+    crawler.spider = spidercls.from_crawler(crawler)
+    crawler.stats.open_spider()
+    extension = PlainSpidermon.from_crawler(crawler)
+    items = [ArticleItem(url=f"https://laichau.dcs.vn/{i}", portal="laichau-dcs", title="Tin", body_text=body,
+                         published=published, field_sources={"title": "css:h1"})
+             for i, (published, body) in enumerate([("2024-05-01T08:00:00+07:00", "Nội dung."), (None, "Nội dung."),
+                                                    (None, None), ("2024-05-02T08:00:00+07:00", "")])]
+    for item in items:
+        extension.item_scraped(item, None, crawler.spider)
+    extension._add_field_coverage_to_stats()
+    stats = crawler.stats.get_stats()
+    assert stats["spidermon_item_scraped_count/ArticleItem"] == 4
+    assert stats["spidermon_field_coverage/ArticleItem/title"] == 1.0
+    assert stats["spidermon_field_coverage/ArticleItem/published"] == 0.5
+    assert stats["spidermon_field_coverage/ArticleItem/body_text"] == 0.5
+    assert not any("field_sources/" in key for key in stats)  # the item's own fields, not every source's key
