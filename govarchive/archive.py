@@ -658,6 +658,7 @@ class Archive:
         archive.batch_size, archive.batch_seconds, archive._pending = 1, 0.0, 0
         archive._batch_started = time.monotonic()
         archive.index_progress = None
+        archive._fts_queue = []  # never filled: a wrapped archive writes nothing
         return archive
 
     def ensure_schema(self) -> None:

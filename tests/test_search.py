@@ -681,3 +681,15 @@ def _index_text_from_groups(text: str) -> str:
 def test_index_text_is_the_token_groups_and_their_pairs(text: str) -> None:
     for form in (searchtext.exact_form(text), searchtext.fold(text)):
         assert searchtext.index_text(form) == _index_text_from_groups(form)
+
+
+def test_search_through_a_wrapped_connection(tmp_path: Path) -> None:
+    """Datasette's plugins search through Archive.wrap over the connection Datasette opened."""
+    a = Archive(tmp_path / "a.db")
+    a.store_article({"url": "https://x/1", "portal": "p", "title": "Hội nghị Đà Nẵng", "body_text": "Nội dung.",
+                     "published": "2024-05-01T08:00:00+07:00"}, content_hash="1")
+    a.close()
+    conn = sqlite3.connect(tmp_path / "a.db")
+    wrapped = Archive.wrap(conn, tmp_path / "a.db")
+    assert wrapped.search_index_ready() and search(wrapped, "da nang").total == 1
+    conn.close()
