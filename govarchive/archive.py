@@ -548,6 +548,7 @@ class Archive:
         self._batch: list[PendingWrite] = []
         # Full-text writes of the open batch, applied in order just before it commits (see _atomic).
         self._fts_queue: list[tuple[int, tuple[str, ...], tuple[str, ...], bool]] = []
+        self._commit_hooks: dict[object, Callable[[], None]] = {}  # see before_commit
         self._watchers: dict[int, RunWatcher] = {}
         # Written as soon as the disk allows (after the next successful commit, or at close): run rows whose final
         # update failed, and failure records of items lost with a batch (record_failure keyword arguments).
@@ -659,6 +660,7 @@ class Archive:
         archive._batch_started = time.monotonic()
         archive.index_progress = None
         archive._fts_queue = []  # never filled: a wrapped archive writes nothing
+        archive._commit_hooks = {}
         return archive
 
     def ensure_schema(self) -> None:
@@ -787,6 +789,16 @@ class Archive:
         if self._pending >= self.batch_size or time.monotonic() - self._batch_started >= self.batch_seconds:
             self.commit()
 
+    def before_commit(self, key: object, hook: Callable[[], None] | None) -> None:
+        """Call ``hook()`` inside every batch transaction just before it commits (``None``: stop calling it).
+
+        Several runs can share one archive (the cluster archiver): any of them may commit the others' pending
+        writes, and a run that checkpoints its progress must do it in whichever transaction commits them."""
+        if hook is None:
+            self._commit_hooks.pop(key, None)
+        else:
+            self._commit_hooks[key] = hook
+
     def watch(self, run_id: int, watcher: RunWatcher) -> None:
         """Tell ``watcher`` when writes of ``run_id`` are committed or lost with a failed batch."""
         self._watchers[run_id] = watcher
@@ -846,6 +858,9 @@ class Archive:
             return
         with self._guard():
             try:
+                if self.db.conn.in_transaction:
+                    for hook in list(self._commit_hooks.values()):
+                        hook()
                 self._flush_fts()
             except sqlite3.Error as exc:  # whatever it is, the batch's index would be out of step: all of it goes
                 raise self._write_failed(exc) from exc

@@ -192,3 +192,27 @@ def test_store_error_is_counted_recorded_and_makes_the_run_incomplete(tmp_path: 
         assert failure["stage"] == "store" and "simulated" in failure["reason"]
         assert failure["url"] == bad.source_url
         assert arc.get_article(bad.url) is None and arc.get_article(good.url) is not None
+
+
+def test_commit_hooks_write_inside_every_batch_transaction(tmp_path: Path) -> None:
+    """A run sharing the archive checkpoints itself in whichever commit carries its writes (the cluster archiver)."""
+    with Archive(tmp_path / "a.db") as archive:
+        mine, other = archive.start_run("laichau-dcs"), archive.start_run("angiang-dcs")
+        calls: list[int] = []
+
+        def checkpoint() -> None:
+            calls.append(archive.count("articles"))
+            archive.checkpoint_run(mine, counts={"items_new": archive.count("articles")}, stats={"at": len(calls)})
+
+        archive.before_commit("mine", checkpoint)
+        _store(archive, _item(), mine)
+        archive.start_run("tuyentruyen-langson")  # another run's start commits my pending article ...
+        assert calls == [1] and archive.get_run(mine)["items_new"] == 1  # ... with my checkpoint in it
+        archive.commit()  # nothing pending: no transaction, no hook
+        assert calls == [1]
+        archive.before_commit("mine", None)
+        _store(archive, _item(url=URL.replace("ItemID=1", "ItemID=2")), other)
+        archive.commit()
+        assert calls == [1]
+    with Archive(tmp_path / "a.db") as archive:
+        assert archive.get_run(mine)["items_new"] == 1 and archive.count("articles") == 2

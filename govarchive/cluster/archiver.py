@@ -7,7 +7,8 @@ pipelines (``GOVARCHIVE_ARCHIVER_PIPELINES``), the per-run spidermon monitors an
 
 Reliability: the run's items are a Redis stream read through a consumer group. A batch is yielded to the
 pipelines, the archive transaction is committed (with the run's counts checkpointed into its ``crawl_runs`` row in
-that same transaction), and only then are the batch's entries acknowledged and deleted. An archiver killed at any
+that same transaction), and only then are the batch's entries acknowledged and deleted. The runs share one archive,
+so every commit, whichever run makes it, checkpoints every open run. An archiver killed at any
 point leaves its unacknowledged entries pending; the next archiver reads them again (same consumer name) and resumes
 the same ``crawl_runs`` row with its counts. The checkpoint names the entries of the batch it was committed with, so
 a batch that was committed but not acknowledged is acknowledged on re-delivery without passing through the pipelines
@@ -31,6 +32,7 @@ import logging
 import os
 import socket
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,7 @@ class ArchiverSpiderMixin:
         self._cursor = "0"  # first the entries a killed archiver left pending, then new ones (">")
         # Entries of the last batch a killed archiver committed (its checkpoint says which) but did not acknowledge.
         self._committed: set[str] = set()
+        self._entries: list[str] = []  # the batch being committed by _settle (named by its checkpoint)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -110,7 +113,13 @@ class ArchiverSpiderMixin:
         for signal_ in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider._item_done, signal=signal_)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._forget_checkpoint, signal=signals.spider_closed)
         return spider
+
+    def _forget_checkpoint(self) -> None:
+        """The run is over: the shared archive's commits stop checkpointing it."""
+        with suppress(RuntimeError, AttributeError):  # no store pipeline, or the engine is gone already
+            self._store().archive.before_commit(self, None)
 
     def _idle(self) -> None:
         """Close with the run's reason once the engine is idle.
@@ -151,6 +160,7 @@ class ArchiverSpiderMixin:
             logger.info("resuming run %s of %s (crawl_runs id %s)", self.keys.token, self.name, store.run_id)
         else:
             self._publish(store)
+        store.archive.before_commit(self, lambda: self._checkpoint(store))
         while True:
             batch = self._read()
             if batch is None:
@@ -216,23 +226,37 @@ class ArchiverSpiderMixin:
         if self._settled is not None:
             await self._settled
         archive = store.archive
-        # The store counts writes once they are committed; the checkpoint goes into the same transaction, so it
-        # counts this batch's writes already (a resumed run must not lose them, nor count them again).
-        counts, coverage, stored = store.after_commit(archive.pending_writes(store.run_id))
-        archive.checkpoint_run(store.run_id, counts=dict(counts), stats={
-            CHECKPOINT_STAT: {
-                "counts": dict(counts), "coverage": dict(coverage), "stored": stored,
-                "store_errors": store.store_errors,
-                "stats": {k: self.crawler.stats.get_value(k, 0) for k in DERIVED_STATS},
-                "entries": ids,  # committed with this transaction; acknowledged only after it
-            }})
-        archive.commit()
+        self._entries = ids  # the checkpoint written by the commit names them (see _checkpoint)
+        try:
+            archive.commit()
+        finally:
+            self._entries = []
         with self.client.pipeline(transaction=True) as pipe:
             pipe.xack(self.keys.items, CONSUMER_GROUP, *ids)
             pipe.xdel(self.keys.items, *ids)
             pipe.hincrby(self.keys.run, "archived", len(ids))
             pipe.incrby(RunKeys.counter("archived", self.keys.prefix), len(ids))
             pipe.execute()
+
+    def _checkpoint(self, store: Any) -> None:
+        """Archive commit hook: write the run's counts into its row, in the transaction about to commit.
+
+        The store counts writes once they are committed; the checkpoint goes into the same transaction, so it
+        counts its writes already (a resumed run must not lose them, nor count them again). Every commit of the
+        shared archive writes it, not only this run's: another run's start or end commits this run's pending
+        writes too, and without the checkpoint a killed archiver's successor would count them as re-visits. Only
+        the commit of a settled batch names its entries (committed with this transaction; acknowledged after it)."""
+        archive = store.archive
+        if store.run_id is None or (archive.get_run(store.run_id) or {}).get("finished_at"):
+            return
+        counts, coverage, stored = store.after_commit(archive.pending_writes(store.run_id))
+        archive.checkpoint_run(store.run_id, counts=dict(counts), stats={
+            CHECKPOINT_STAT: {
+                "counts": dict(counts), "coverage": dict(coverage), "stored": stored,
+                "store_errors": store.store_errors,
+                "stats": {k: self.crawler.stats.get_value(k, 0) for k in DERIVED_STATS},
+                "entries": list(self._entries),
+            }})
 
     def _publish(self, store: Any) -> None:
         """Publish what the workers' walk reads, then open the run for them."""
