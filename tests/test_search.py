@@ -660,11 +660,12 @@ def test_index_rows_of_a_batch_are_written_at_commit_and_leave_with_a_failed_art
 
 
 def _index_text_from_groups(text: str) -> str:
-    """index_text as its docstring defines it, through token_groups (the slower, obvious way)."""
+    """index_text as its docstring defines it, with the tokens found by TOKEN_RE (the slower, obvious way)."""
     tokens: list[str] = []
     pairs: list[str] = []
     last = None
-    for group in searchtext.token_groups(text):
+    segments = searchtext._BREAK.split(searchtext._JOINED.sub(" ", text))
+    for group in (g for g in (searchtext.TOKEN_RE.findall(seg) for seg in segments) if g):
         tokens += group
         if len(group) < 2:
             continue

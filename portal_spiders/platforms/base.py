@@ -344,7 +344,7 @@ def css_select(scope: Any, css: str) -> list[Any]:
             c[0][-1].matches(el) and _chain_matches(el, c[0], c[1], len(c[0]) - 2, root) for c in chains)]
     compounds, combinators = chains[0]  # type: ignore[misc]
     if len(compounds) == 1:
-        return _single_step(css.strip())(root)
+        return compiled_css(css.strip())(root)  # one compound is one XPath step: linear in libxml2
     last = compounds[-1]
     anchored = _anchored(root, compounds[0], last.tag)
     if anchored is not None:
@@ -375,19 +375,13 @@ def _anchored(root: Any, first: _Compound, tag: str | None) -> Iterator[Any] | N
     outermost one."""
     if not (first.classes or first.ident or first.attributes):
         return None
-    anchors = _single_step(first.css)(root)
+    anchors = compiled_css(first.css)(root)
     if len(anchors) > ANCHORS:
         return None
     inside = set(anchors)
     outermost = [a for a in anchors if not any(up in inside for up in a.iterancestors())]
     kinds = (tag,) if tag is not None else ()
     return (el for anchor in outermost for el in anchor.iter(*kinds) if isinstance(el.tag, str))
-
-
-@lru_cache(maxsize=512)
-def _single_step(css: str) -> etree.XPath:
-    # One compound (no combinator) is one XPath step, which libxml2 evaluates in linear time, in C.
-    return etree.XPath(css2xpath(css))
 
 
 @lru_cache(maxsize=1024)
