@@ -153,8 +153,18 @@ class WarcWriter:
         if self._out is None:
             return
         assert self._name is not None
-        self._out.flush()
-        os.fsync(self._out.fileno())
+        try:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+        except OSError as exc:  # a full disk or a file size limit: the file cannot be finished, nothing else is lost
+            logger.error("WARC file %s could not be finished (%s): it stays as %s%s; its complete records are "
+                         "readable, and the next writer's recovery cuts the rest", self._name, exc, self._name,
+                         OPEN_SUFFIX)
+            with contextlib.suppress(OSError):
+                self._out.close()
+            self._out = self._name = None
+            self._size = 0
+            return
         final = self.directory / self._name
         os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
         self._out.close()  # releases the flock

@@ -230,3 +230,25 @@ def test_crawl_warc_dir_and_no_warc_options(replica, tmp_path: Path) -> None:
     with Archive(db) as archive:
         assert archive.count("articles") == 12
         assert archive.count("articles", "capture_id is not null") == 0 and archive.count("captures") == 0
+
+
+def test_a_file_that_cannot_be_finished_is_one_line_and_stays_readable(tmp_path: Path, caplog) -> None:
+    """Closing on a full disk (`ulimit -f`, ENOSPC) logs one line; the file stays .open with its complete records."""
+    writer = WarcWriter(tmp_path, label="t")
+    pointer = writer.write(_exchange(1))
+    name = Path(pointer["file"]).name
+    real = writer._out
+
+    class Full:
+        def flush(self) -> None:
+            raise OSError(27, "File too large")
+
+        def close(self) -> None:
+            real.close()
+
+    writer._out = Full()  # type: ignore[assignment]
+    writer.close()  # no exception
+    assert "could not be finished" in caplog.text and "Traceback" not in caplog.text
+    assert not (tmp_path / name).exists()
+    assert read_response(tmp_path / (name + OPEN_SUFFIX), pointer["offset"]).url.endswith("ItemID=1")
+    writer.close()  # nothing left to close
