@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,8 @@ def _crawler(**settings: Any) -> Any:
 
     project = {k: v for k, v in project_settings().copy_to_dict().items()
                if not k.startswith(("TWISTED_REACTOR", "ASYNCIO_EVENT_LOOP"))}  # get_crawler picks the reactor
+    # never the checkout's data/archive.db: a user's README queries would read the empty archive it leaves
+    project["ARCHIVE_DB"] = str(Path(tempfile.mkdtemp(prefix="govarchive-test-")) / "archive.db")
     return get_crawler(SPIDERS[SLUG], {**project, **settings})
 
 
