@@ -191,9 +191,15 @@ class ClusterDemo:
                 self._event(f"   SIGKILL worker w1 while it held {held} leased request(s) "
                             f"({self._pushed(client)} items pushed, {self._count(client, 'archived')} archived so far)")
                 archived = self._count(client, "archived")
-                self._wait(lambda: self._count(client, "archived") >= archived + 10 and self._pending(client) > 0,
-                           deadline, "the archiver to commit 10 more entries and hold delivered ones",
-                           {"archiver": archiver})
+                while True:
+                    self._wait(lambda: self._count(client, "archived") >= archived + 10 and self._pending(client) > 0,
+                               deadline, "the archiver to commit 10 more entries and hold delivered ones",
+                               {"archiver": archiver})
+                    # stopped, it cannot acknowledge what it holds between this check and the kill
+                    archiver.send_signal(signal.SIGSTOP)
+                    if self._pending(client) > 0:
+                        break
+                    archiver.send_signal(signal.SIGCONT)
                 archiver.send_signal(signal.SIGKILL)
                 archiver.wait()
                 pending = self.killed_pending = self._pending(client)
