@@ -94,6 +94,8 @@ REPLICA_HOSTS: list[str] = []  # empty: route every host to the replica when REP
 DOWNLOAD_VERIFY_CERTIFICATES = True
 TLS_POLICIES: dict[str, dict[str, object]] = {}
 
+# Scrapy's collector without its per-access deprecation wrapper: ~2 µs saved on each of ~100 stats calls per article
+STATS_CLASS = "portal_spiders.stats.RunStatsCollector"
 # Per-run checks with spidermon at spider close (portal_spiders/monitors.py); results go to crawl_runs, in words.
 SPIDERMON_ENABLED = True
 EXTENSIONS = {

@@ -292,3 +292,33 @@ def test_field_coverage_counts_only_fields_that_hold_a_value() -> None:
     assert stats["spidermon_field_coverage/ArticleItem/published"] == 0.5
     assert stats["spidermon_field_coverage/ArticleItem/body_text"] == 0.5
     assert not any("field_sources/" in key for key in stats)  # the item's own fields, not every source's key
+
+
+def test_stats_collector_is_scrapys_without_the_per_access_wrapper() -> None:
+    """STATS_CLASS: Scrapy's memory collector, same results, methods not wrapped on every attribute read."""
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.project import get_project_settings
+    from scrapy.utils.test import get_crawler
+
+    from portal_spiders.spiders.portals import SPIDERS
+    from portal_spiders.stats import RunStatsCollector
+
+    settings = get_project_settings()
+    assert settings["STATS_CLASS"] == "portal_spiders.stats.RunStatsCollector"
+    crawler = get_crawler(SPIDERS["laichau-dcs"], settings_dict={"STATS_CLASS": settings["STATS_CLASS"]})
+    stats = crawler.stats
+    assert isinstance(stats, RunStatsCollector) and isinstance(stats, MemoryStatsCollector)
+    assert stats.inc_value.__func__ is MemoryStatsCollector.inc_value  # not Scrapy's deprecation wrapper
+    stats.inc_value("a")
+    stats.inc_value("a", 2)
+    stats.inc_value("b", start=10)
+    stats.max_value("m", 3)
+    stats.max_value("m", 1)
+    stats.min_value("n", 3)
+    stats.min_value("n", 1)
+    stats.set_value("s", "x")
+    assert stats.get_stats() == {"a": 3, "b": 11, "m": 3, "n": 1, "s": "x"}
+    assert stats.get_value("missing", 7) == 7
+    crawler.spider = SimpleNamespace(name="laichau-dcs")
+    stats.close_spider(reason="finished")
+    assert stats.spider_stats["laichau-dcs"]["a"] == 3
