@@ -107,8 +107,12 @@ def run(n: int, m: int, chunk: int, rebuild: bool, directory: Path = Path("/tmp/
     finally:
         shutil.rmtree(work, ignore_errors=True)
     med = {name: statistics.median(v) for name, v in times.items()}
+    mean = {name: statistics.fmean(v) for name, v in times.items()}
     ratio = med["filled"] / med["empty"]
-    verdict = "met" if ratio <= GOAL else "not met"
+    mean_ratio = mean["filled"] / mean["empty"]
+    # FTS5 merges its segments now and then (a few chunks pay for many): the median resists the machine's noise,
+    # the mean counts the merges in full; the goal is met only if both are within it
+    verdict = "met" if max(ratio, mean_ratio) <= GOAL else "not met"
     built = (f"reused the archive built on {info['built_at']} in {info['build_s']:.0f} s" if info["reused"]
              else f"built for this run in {info['build_s']:.0f} s")
     lines = [
@@ -125,15 +129,17 @@ def run(n: int, m: int, chunk: int, rebuild: bool, directory: Path = Path("/tmp/
         f"indexes) in batches of {BATCH_SIZE}, into both archives in alternating chunks of {chunk}; CPU time of this "
         f"process; medians over the {len(times['empty'])} chunks",
         "",
-        "| archive | articles before | articles after | CPU ms/article (median) | chunks (ms/article) |",
-        "|---|---:|---:|---:|---|",
+        "| archive | articles before | articles after | CPU ms/article (median) | mean | chunks (ms/article) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for name, before in (("empty", 0), ("filled", n)):
-        lines.append(f"| {name} | {before:,} | {sizes[name]:,} | {med[name]:.2f} | "
+        lines.append(f"| {name} | {before:,} | {sizes[name]:,} | {med[name]:.2f} | {mean[name]:.2f} | "
                      f"{', '.join(f'{t:.2f}' for t in times[name])} |")
     lines += [
         "",
-        f"Filled / empty: **{ratio:.2f}** (goal ≤ {GOAL:.2f} at 150,000 articles and more: {verdict}).",
+        f"Filled / empty: **{ratio:.2f}** on the medians, **{mean_ratio:.2f}** on the means, which count the "
+        f"full-text index's occasional segment merges in full (goal ≤ {GOAL:.2f} on both at 150,000 articles and "
+        f"more: {verdict}).",
         END,
     ]
     return "\n".join(lines)
