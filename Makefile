@@ -50,6 +50,7 @@ bench: $(STAMP) ## run the benchmarks and write docs/performance.md (and docs/re
 	$(BIN)/python benchmarks/bench_crawl.py --write
 	$(BIN)/python benchmarks/bench_crawl.py --no-files --write
 	$(BIN)/python benchmarks/bench_store.py --write
+	$(BIN)/python benchmarks/bench_warc.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -252,3 +252,20 @@ def test_a_file_that_cannot_be_finished_is_one_line_and_stays_readable(tmp_path:
     assert not (tmp_path / name).exists()
     assert read_response(tmp_path / (name + OPEN_SUFFIX), pointer["offset"]).url.endswith("ItemID=1")
     writer.close()  # nothing left to close
+
+
+def test_gzip_members_are_ordinary_gzip() -> None:
+    """Members come from ISA-L (python-isal), not zlib: stdlib gzip and zlib must read them, one by one and
+    concatenated, as any WARC reader would."""
+    import gzip
+    import zlib
+
+    from portal_spiders.warc import _member
+
+    page = "<p>Ủy ban nhân dân tỉnh Lai Châu</p>".encode() * 500
+    blob = bytes(range(256)) * 40
+    joined = _member(page) + _member(blob) + _member(b"")
+    assert gzip.decompress(joined) == page + blob
+    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    assert d.decompress(_member(page)) == page and d.eof and d.unused_data == b""
+    assert len(_member(page)) < len(page) // 10
