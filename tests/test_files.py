@@ -14,8 +14,9 @@ from govarchive.archive import Archive
 from govarchive.replica.attachments import attachment_file, committed
 from govarchive.replica.content import Attachment, generate_articles
 from pipelines.files import clean_filename, content_disposition_name, content_path, original_name, sniff_mime
-from pipelines.filetext import DOCX, XLSX, extract_text
+from pipelines.filetext import DOCX, XLSX, TextExtractionError, extract_text
 from portal_spiders.addressguard import AddressGuardMiddleware, BlockedAddress, refused_address
+from tests.conftest import ROOT
 
 ARTICLE = generate_articles("laichau-dcs", 1)[0]
 
@@ -63,6 +64,54 @@ def test_text_of_pdf_docx_xlsx() -> None:
     xlsx_text = extract_text(attachment_file(Attachment("x", "/a.xlsx"), ARTICLE)[0], XLSX)
     assert "Phụ lục số liệu" in xlsx_text and "Huyện Tam Đường" in xlsx_text
     assert extract_text(b"\x89PNG\r\n", "image/png") is None
+
+
+PDF_FIXTURES = ROOT / "tests" / "fixtures" / "files"
+
+
+def test_pdf_text_damaged_and_encrypted() -> None:
+    """PDFium reads what browsers read: an empty user password opens; a real one, or a damaged file, is one reason."""
+    plain = extract_text(committed("quyet-dinh.pdf"), "application/pdf")
+    assert "\r" not in plain and plain.startswith("ỦY BAN NHÂN DÂN TỈNH LAI CHÂU\n")
+    assert extract_text((PDF_FIXTURES / "quyet-dinh-empty-password.pdf").read_bytes(), "application/pdf") == plain
+    with pytest.raises(TextExtractionError, match=r"^encrypted PDF: .*password"):
+        extract_text((PDF_FIXTURES / "quyet-dinh-password.pdf").read_bytes(), "application/pdf")
+    for damaged in (b"%PDF-1.4 not a pdf", committed("quyet-dinh.pdf")[:4000]):
+        with pytest.raises(TextExtractionError, match=r"^unreadable PDF: "):
+            extract_text(damaged, "application/pdf")
+
+
+def test_pdf_text_from_many_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are read in worker threads and PDFium is not thread-safe: reads are one at a time, all correct, and a
+    read that waits too long for the reader fails with its reason instead of hanging."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines import filetext
+
+    data = committed("quyet-dinh.pdf")
+    expected = extract_text(data, "application/pdf")
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(lambda _: extract_text(data, "application/pdf"), range(40))) == {expected}
+    monkeypatch.setattr(filetext, "PDFIUM_WAIT", 0.05)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with filetext._PDFIUM_LOCK:
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        with pytest.raises(TextExtractionError, match="busy with another file"):
+            extract_text(data, "application/pdf")
+    finally:
+        release.set()
+        holder.join()
+    assert extract_text(data, "application/pdf") == expected
 
 
 def _python_docx_text(data: bytes) -> str:
