@@ -75,3 +75,17 @@ def test_edits_and_new_articles_are_served() -> None:
     added = generate_articles("pbgdpl-laichau", 1, start_id=9_000)[0].edited(title="Bài mới nhất")
     site.add_articles([added])
     assert "Bài mới nhất" in get(site, site.article_path(site.find(added.id))).decode("utf-8")  # type: ignore[arg-type]
+
+
+def test_listing_page_size_can_be_set_per_platform() -> None:
+    """The benchmarks serve real portals' page sizes (Liferay 7: 10) instead of the replica's small test default."""
+    from govarchive.replica.server import ReplicaState
+
+    default = ReplicaState.from_registry(["bacgiang-gov", "laichau-dcs"], articles_per_portal=60)
+    sized = ReplicaState.from_registry(["bacgiang-gov", "laichau-dcs"], articles_per_portal=60,
+                                       page_sizes={"liferay": 10})
+    assert sized.site("bacgiang-gov").per_page == 10 != default.site("bacgiang-gov").per_page
+    assert sized.site("laichau-dcs").per_page == default.site("laichau-dcs").per_page  # other platforms as they were
+    assert type(sized.site("bacgiang-gov")).per_page == default.site("bacgiang-gov").per_page  # the class untouched
+    page = sized.site("bacgiang-gov").listing_page(0, 1)
+    assert page.count('class="asset-abstract"') == 10 and "submitPage(2)" in page

@@ -39,8 +39,13 @@ class ReplicaState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_registry(cls, slugs: list[str] | None = None, *, articles_per_portal: int = 12) -> ReplicaState:
-        """Build the replica of every ``replica = true`` portal (or of ``slugs``)."""
+    def from_registry(cls, slugs: list[str] | None = None, *, articles_per_portal: int = 12,
+                      page_sizes: dict[str, int] | None = None) -> ReplicaState:
+        """Build the replica of every ``replica = true`` portal (or of ``slugs``).
+
+        ``page_sizes``: articles per listing page by platform, instead of the sites' small defaults (chosen so that
+        a dozen articles already make several pages); the benchmarks pass the sizes seen on real portals.
+        """
         from portal_spiders.registry import default_registry
 
         state = cls()
@@ -51,6 +56,8 @@ class ReplicaState:
             if cfg.platform not in classes:
                 raise ValueError(f"no replica site for platform {cfg.platform!r} (portal {cfg.slug})")
             site = classes[cfg.platform](cfg, generate_articles(cfg.slug, articles_per_portal))
+            if page_sizes and cfg.platform in page_sizes:
+                site.per_page = page_sizes[cfg.platform]
             for host in cfg.hosts:
                 state.sites[host.removeprefix("www.")] = site
         return state
