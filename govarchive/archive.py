@@ -1664,14 +1664,13 @@ class Archive:
 
     def _flush_fts(self) -> None:
         """Apply the queued full-text writes of the open batch, in order."""
-        while self._fts_queue:
-            queue, self._fts_queue = self._fts_queue, []
-            # FTS5 writes its pending terms out as a new segment whenever a rowid is lower than the previous one,
-            # and listings run newest first (descending keys): in key order a batch is one segment, not one per
-            # article. The sort is stable, so the writes of one key (delete, then insert) keep their order.
-            queue.sort(key=lambda write: write[0])
-            for key, exact, folded, delete in queue:
-                self._fts_write(key, exact, folded, delete=delete)
+        queue, self._fts_queue = self._fts_queue, []  # emptied first: each write below flushes (nothing) again
+        # FTS5 writes its pending terms out as a new segment whenever a rowid is lower than the previous one, and
+        # listings run newest first (descending keys): in key order a batch is one segment, not one per article.
+        # The sort is stable, so the writes of one key (delete, then insert) keep their order.
+        queue.sort(key=lambda write: write[0])
+        for key, exact, folded, delete in queue:
+            self._fts_write(key, exact, folded, delete=delete)
 
     def _attachment_text(self, article_id: int) -> str:
         """What the ``attachments`` FTS column holds for this article now (its attachments, not its images)."""
