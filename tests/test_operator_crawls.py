@@ -213,6 +213,37 @@ def _slow_crawl(replica_url: str, db: Path, delay: str) -> tuple[subprocess.Pope
     return proc, _Reader(proc.stdout), _Reader(proc.stderr)
 
 
+def test_ctrl_c_during_the_demo_exits_130_and_leaves_its_runs_incomplete(tmp_path: Path) -> None:
+    """`govarchive demo` interrupted says so in one line and exits 130 like `govarchive crawl` (it said "a portal
+    failed", exit 1), and no interrupted run is complete."""
+    import sqlite3
+
+    db = tmp_path / "demo.db"
+    proc = subprocess.Popen([sys.executable, "-m", "govarchive.cli", "demo", "--db", str(db)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    out, err = _Reader(proc.stdout), _Reader(proc.stderr)
+
+    def archived() -> int:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                return int(conn.execute("select count(*) from articles").fetchone()[0])
+        except sqlite3.Error:
+            return 0
+
+    try:
+        _wait_for(lambda: archived() > 0, what="the demo to archive its first article")
+    finally:
+        code = _interrupt(proc, out, err, times=1)
+    stderr = err.text()
+    assert code == 130, stderr[-3000:]
+    _assert_plain(out.text() + stderr)
+    assert "govarchive demo: interrupted (SIGINT) — run it again to finish" in stderr
+    with Archive(db) as archive:
+        runs = archive.runs(limit=100)
+        assert runs and all(not r["complete"] for r in runs if r["finish_reason"] != "finished")
+        assert any(r["finish_reason"] == "shutdown" for r in runs)
+
+
 def test_ctrl_c_stops_cleanly_health_sees_the_running_crawl_and_the_next_run_resumes(replica, tmp_path: Path) -> None:
     db = tmp_path / "ctrl-c.db"
     portals = replica.state.portals

@@ -57,7 +57,8 @@ def next_commands(db: Path) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Serve the replica, crawl it, summarise the archive."""
     from govarchive.archive import Archive
-    from govarchive.crawling import project_settings, run_spiders
+    from govarchive.checks import EXIT_INTERRUPTED
+    from govarchive.crawling import CrawlSession, project_settings
     from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
     from govarchive.replica.server import ReplicaServer, ReplicaState
 
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
                 "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
                 "LOG_LEVEL": args.log_level,
             })
-            stats = run_spiders(state.portals, settings)
+            session = CrawlSession(state.portals, settings)
+            stats = session.run()
     finally:
         release_lock(db)
     with Archive(db) as archive:
@@ -113,4 +115,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"WARC: {records} records written this run in {db.resolve().parent / 'warc'}; the archive points to "
           f"{files['captures']} response records")
     print("\nQuery it (these commands read this archive):\n" + "\n".join(f"  {c}" for c in next_commands(db)) + "\n")
+    if session.interrupted:  # as `govarchive crawl`: exit 130, and the runs stay incomplete
+        print(f"govarchive demo: interrupted ({session.interrupted}) — run it again to finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 1 if failed or not stats else 0
