@@ -139,8 +139,13 @@ class NukeVietSite(ReplicaSite):
   <p>{esc(a.lead[:150])}</p>
 </div></div>""" for a in articles)
         total = max(1, -(-len(self.listed()) // self.per_page))
+        # NukeViet's nv_generate_page(): the first and last pages, two on either side of the current one, and
+        # "..." between (a pager listing every page would make each listing page cost more as the archive grows)
+        shown = sorted({1, total, *range(max(1, page - 2), min(total, page + 2) + 1)})
         links = []
-        for n in range(1, total + 1):
+        for before, n in zip([0, *shown[:-1]], shown, strict=True):
+            if n - before > 1:
+                links.append('<li class="disabled"><span>...</span></li>')
             href = self.listing_path() if n == 1 else f"{self.listing_path()}page-{n}"
             links.append(f'<li class="active"><a href="#">{n}</a></li>' if n == page else
                          f'<li><a href="{esc(href)}">{n}</a></li>')

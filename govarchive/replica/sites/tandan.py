@@ -28,6 +28,7 @@ from portal_spiders.text import fold
 
 PAGER_TARGET = "ctl00$ctl40$g_7b1f2c3d_4e5a_4b6c_9d8e_0f1a2b3c4d5e$ctl00$rptPager$ctl{page:02d}$lnkPage"
 PAGER_RE = re.compile(r"rptPager\$ctl(\d+)\$lnkPage$")
+PAGER_BUTTONS = 10  # ASP.NET pagers' default PageButtonCount
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 
 
@@ -149,13 +150,22 @@ class TanDanSite(ReplicaSite):
     <span class="channel-news-date">({a.published:%d/%m/%Y})</span>
     <p class="channel-news-summary">{esc(a.lead[:140])}</p>
   </div>""")
-        if index == 0:
-            numbers = [f'<span class="CurrentPage">{page}</span>' if n == page else
-                       f'<a href="javascript:__doPostBack(&#39;{PAGER_TARGET.format(page=n)}&#39;,&#39;&#39;)">{n}</a>'
-                       for n in range(1, self.pages(index) + 1)]
-        elif index == 1:
-            numbers = [f'<span class="CurrentPage">{page}</span>' if n == page else
-                       f'<a href="{esc(cat)}?PageIndex={n}">{n}</a>' for n in range(1, self.pages(index) + 1)]
+        if index in (0, 1):
+            def link(n: int, label: str) -> str:
+                if index == 0:
+                    return (f'<a href="javascript:__doPostBack(&#39;{PAGER_TARGET.format(page=n)}&#39;,&#39;&#39;)">'
+                            f'{label}</a>')
+                return f'<a href="{esc(cat)}?PageIndex={n}">{label}</a>'
+            # ASP.NET's numeric pager: blocks of PAGER_BUTTONS numbers, "..." links to the blocks around it (a
+            # pager listing every page would make each listing page cost more as the archive grows)
+            total = self.pages(index)
+            first = (page - 1) // PAGER_BUTTONS * PAGER_BUTTONS + 1
+            last = min(total, first + PAGER_BUTTONS - 1)
+            numbers = [link(first - 1, "...")] if first > 1 else []
+            numbers += [f'<span class="CurrentPage">{page}</span>' if n == page else link(n, str(n))
+                        for n in range(first, last + 1)]
+            if last < total:
+                numbers.append(link(last + 1, "..."))
         else:
             numbers = []
         pager = f'<div class="tandan-pager">{" ".join(numbers)}</div>' if len(numbers) > 1 or more else ""
