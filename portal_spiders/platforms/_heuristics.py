@@ -27,6 +27,20 @@ def strip_view_counter(text: str | None) -> str | None:
 SOURCE_CREDIT = re.compile(r"^(?:Nguồn|Theo)\s*:", re.I)
 
 
+def _last_paragraphs(body: Any) -> list[Any]:
+    """The body's paragraphs with text (outside figures), in document order, from the end back to the paragraph
+    before the last one that is not a source credit: all that :func:`trailing_byline` reads. Reading every
+    paragraph's text cost a tenth of a Liferay article's extraction."""
+    found: list[Any] = []
+    for p in reversed(list(body.iter("p"))):
+        if not inline_text(p) or any(a.tag in {"figure", "figcaption"} for a in p.iterancestors()):
+            continue
+        found.append(p)
+        if len(found) >= 2 and any(not SOURCE_CREDIT.match(inline_text(q)) for q in found[:-1]):
+            break
+    return found[::-1]
+
+
 def trailing_byline(page: ArticlePage, body_selectors: tuple[str, ...], *, max_words: int = 8) -> str | None:
     """The author name written as the last short paragraph of the body (``<p>Minh Thư</p>``).
 
@@ -36,8 +50,7 @@ def trailing_byline(page: ArticlePage, body_selectors: tuple[str, ...], *, max_w
     body, _ = page.body_element(body_selectors)
     if body is None:
         return None
-    paragraphs = [p for p in body.iter("p") if inline_text(p)
-                  and not any(a.tag in {"figure", "figcaption"} for a in p.iterancestors())]
+    paragraphs = _last_paragraphs(body)
     # A source credit may follow the byline ("Vũ Phương Nhi" then "Nguồn: http://baochinhphu.vn/...", on a real
     # ncov.moh.gov.vn page).
     while len(paragraphs) > 2 and SOURCE_CREDIT.match(inline_text(paragraphs[-1])):
