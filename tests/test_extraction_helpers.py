@@ -45,3 +45,12 @@ def test_label_lookups_known_and_other_labels() -> None:
     assert page.label_text("Người chụp") == "Văn Long"  # not a known label: every element's text is read
     assert page.label_text("Biên tập") is None
 
+
+def test_label_value_after_a_bold_label_leaves_the_body() -> None:
+    page = page_of("<p>Nội dung bài viết đủ dài để làm thân bài.</p><p><b>Tác giả:</b> Minh Anh</p>"
+                   "<p><strong>Nguồn:</strong> Báo Chính phủ <br>Ảnh: TTXVN</p>")
+    assert page.label_text("Tác giả") == "Minh Anh"
+    assert page.label_text("Nguồn") == "Báo Chính phủ"
+    _html, text = page.render_body(page.root.xpath("//div")[0])
+    assert text is not None and "Minh Anh" not in text and "Tác giả" not in text
+    assert "Nguồn" not in text and "Ảnh: TTXVN" in text  # a line holding more keeps the rest

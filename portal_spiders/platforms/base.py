@@ -1387,18 +1387,25 @@ class ArticlePage:
         return [node for node, text in texted if rx.match(text)]
 
     def label_text(self, label: str, *, keep_label: bool = False) -> str | None:
-        """Text after a visible label (``Tác giả: Minh Anh``), on the label's element or its next sibling."""
+        """Text after a visible label (``Tác giả: Minh Anh``), on the label's element, after it on its line or in
+        its next sibling."""
         rx = label_prefix(label)
         for node in self._label_nodes(label):
             text = inline_text(node)
             value = rx.sub("", text, count=1).strip()
+            line = node
+            if not value:  # <p><b>Tác giả:</b> Minh Anh</p>: the value is the label element's tail
+                value = clean_text(node.tail or "") or ""
+                parent = node.getparent()
+                if value and parent is not None and len(inline_text(parent)) <= len(text) + len(value) + 1:
+                    line = parent  # the line holds nothing else: keep all of it out of the body
             if not value:
                 nxt = node.getnext()
                 value = inline_text(nxt) if nxt is not None else ""
                 if nxt is not None and value:
                     self.consumed.append(nxt)
             if value and not any(value.lower().startswith(lab.lower()) for lab in ALL_LABELS):
-                self.consumed.append(node)
+                self.consumed.append(line)
                 return f"{label}: {value}" if keep_label else value
         return None
 
