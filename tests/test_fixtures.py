@@ -85,6 +85,8 @@ def test_fixture(case: Path) -> None:
     html_out = data["body_html"] or ""
     for bad in ("<script", "<style", "<!--", "display:none", "Sign In"):
         assert bad not in html_out, f"{bad!r} in body_html"
+    for link in re.findall(r'\s(?:href|src)="([^"]*)"', html_out):  # links work outside the portal
+        assert re.match(r"[a-z][a-z0-9+.-]*:", link), f"relative link {link!r} in body_html"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(p) for p in CASES])

@@ -574,6 +574,7 @@ def _class_tags(matcher: _Matcher, value: str) -> tuple[str | None, ...]:
 
 
 _CLASSED = etree.XPath("descendant-or-self::*[@class]")
+_LINKED = etree.XPath("descendant-or-self::*[@href or @src]")
 _WITH_ID = etree.XPath("descendant-or-self::*[@id]")
 _HREFS = etree.XPath("//a/@href", smart_strings=False)
 _INPUT_VALUE = re.compile(r"""(?:^|\s)value\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -1525,9 +1526,19 @@ class ArticlePage:
         for node in list(body.iter("p", "h1", "h2", "h3", "div")):
             if node.getparent() is not None and len(node) <= 2 and inline_text(node) in drop:
                 _drop(node)
-        body.make_links_absolute(self.response.url, resolve_base_href=False)
         text = element_text(body) or None
-        html_out = lxml.html.tostring(BODY_CLEANER.clean_html(body), encoding="unicode")
+        # Cleaned in place (clean_html would copy the copy), then links made absolute: the cleaner keeps only
+        # href and src, so only those are rewritten (make_links_absolute walked every attribute and style).
+        BODY_CLEANER(body)
+        base = self.response.url
+        for el in _LINKED(body):
+            for attr in ("href", "src"):
+                value = el.get(attr)
+                if value is not None:
+                    joined = urljoin(base, value.strip())
+                    if joined != value:
+                        el.set(attr, joined)
+        html_out = lxml.html.tostring(body, encoding="unicode")
         return html_out.strip() or None, text
 
     def images(self, body: Any) -> list[dict[str, str]]:
