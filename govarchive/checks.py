@@ -242,6 +242,13 @@ def check_scrapy_settings(settings: Any, overrides: Mapping[str, Any]) -> None:
         if key in _NON_NEGATIVE and isinstance(default, int | float) and float(settings.get(key)) < 0:
             raise BadInput(f"setting {key}: must not be negative, got {overrides[key]!r}")
     log_level(settings.get("LOG_LEVEL") or "INFO")
+    if settings.get("GC_THRESHOLDS"):
+        from portal_spiders.gctune import thresholds_from
+
+        try:
+            thresholds_from(settings.get("GC_THRESHOLDS"))
+        except (ValueError, TypeError) as exc:
+            raise BadInput(f"setting GC_THRESHOLDS: {first_line(exc)}") from None
     try:
         policies_from_settings(settings)
     except RegistryError:

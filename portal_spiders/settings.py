@@ -108,7 +108,11 @@ EXTENSIONS = {
     "portal_spiders.diagnosis.DiagnosisExtension": 100,
     # spidermon, logging one plain line per failed check instead of assertion blocks and Spider.log()
     "portal_spiders.monitors.PlainSpidermon": 500,
+    "portal_spiders.gctune.GcTuning": 0,  # GC_THRESHOLDS below
 }
+# Thresholds of Python's cyclic garbage collector during a crawl (portal_spiders/gctune.py): collections in larger
+# batches, about 3% less CPU per article; empty: Python's default (700, 10, 10).
+GC_THRESHOLDS = "20000,20,20"
 # Progress lines of `scrapy crawl` (Scrapy's LogStats): every 15 s instead of every minute.
 LOGSTATS_INTERVAL = 15.0
 # `scrapy crawl` with the project's checks (spider arguments, settings, archive path and lock: one line each).

@@ -322,3 +322,26 @@ def test_stats_collector_is_scrapys_without_the_per_access_wrapper() -> None:
     crawler.spider = SimpleNamespace(name="laichau-dcs")
     stats.close_spider(reason="finished")
     assert stats.spider_stats["laichau-dcs"]["a"] == 3
+
+
+def test_gc_thresholds_apply_during_a_crawl_and_are_restored() -> None:
+    import gc
+
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from portal_spiders.gctune import GcTuning
+
+    before = gc.get_threshold()
+    crawler = get_crawler(settings_dict={"GC_THRESHOLDS": "15000,15,25"})
+    ext = GcTuning.from_crawler(crawler)
+    ext.engine_started()
+    assert gc.get_threshold() == (15000, 15, 25)
+    ext.engine_stopped()
+    assert gc.get_threshold() == before
+    with pytest.raises(NotConfigured):
+        GcTuning.from_crawler(get_crawler(settings_dict={"GC_THRESHOLDS": ""}))
+    for bad in ("20000,20", "a,b,c", "-1,20,20"):
+        crawler = get_crawler(settings_dict={"GC_THRESHOLDS": bad})
+        with pytest.raises(BadInput, match="setting GC_THRESHOLDS: expected three whole numbers"):
+            check_scrapy_settings(crawler.settings, {"GC_THRESHOLDS": bad})
