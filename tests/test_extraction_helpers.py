@@ -54,3 +54,15 @@ def test_label_value_after_a_bold_label_leaves_the_body() -> None:
     _html, text = page.render_body(page.root.xpath("//div")[0])
     assert text is not None and "Minh Anh" not in text and "Tác giả" not in text
     assert "Nguồn" not in text and "Ảnh: TTXVN" in text  # a line holding more keeps the rest
+
+
+def test_body_element_is_found_once_per_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = page_of("<p>" + "Đoạn một của bài viết đủ dài. " * 4 + "</p><p>Minh Thư</p>")
+    calls: list[str] = []
+    select_first = ArticlePage.select_first
+    monkeypatch.setattr(ArticlePage, "select_first", lambda self, css, **kw: calls.append(css) or select_first(
+        self, css, **kw))
+    first = page.body_element((".missing", ".content"))
+    assert first == page.body_element((".missing", ".content")) and first[1] == "css:.content"
+    assert calls == [".missing", ".content"]
+    assert page.body_element((".other",))[1] == "heuristic:largest-text-block"  # other selectors: looked up

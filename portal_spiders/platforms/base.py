@@ -1217,6 +1217,7 @@ class ArticlePage:
         self._labelled: list[tuple[Any, str]] | None = None  # the same, for texts starting with a known label
         self._metas: dict[tuple[str, str], list[tuple[int, str]]] | None = None
         self.consumed: list[Any] = []  # label blocks to keep out of the body
+        self._bodies: dict[tuple[str, ...], tuple[Any, str | None]] = {}
 
     # -- picking the first good candidate ---------------------------------------------------------------
 
@@ -1501,6 +1502,16 @@ class ArticlePage:
     # -- body -------------------------------------------------------------------------------------------
 
     def body_element(self, selectors: tuple[str, ...]) -> tuple[Any, str | None]:
+        """The article's body element and the source that found it: the first of ``selectors`` that matches,
+        else the element with the most paragraph text. Remembered per page: the body is asked for by several
+        fields (body, byline, bold lead, captions), and the cleaned tree does not change while they are read."""
+        key = tuple(selectors)
+        found = self._bodies.get(key)
+        if found is None:
+            found = self._bodies[key] = self._find_body(key)
+        return found
+
+    def _find_body(self, selectors: tuple[str, ...]) -> tuple[Any, str | None]:
         for css in selectors:
             node = self.select_first(css)
             if node is not None:
