@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy import Request
@@ -326,3 +328,55 @@ def test_size_cap_by_sniffed_type(replica, crawl, tmp_path: Path) -> None:
             {r["url"] for r in pdfs})
         assert archive.count("attachments", "url like '%.docx' and status = 'stored'") > 0
     assert not list((tmp_path / "files").rglob("*.pdf"))
+
+
+def _workbook(build: Any) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    build(book)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_readers_give_the_same_text() -> None:
+    """calamine (small files) and openpyxl (large ones) read a workbook to the same text: a table that starts
+    away from A1, integers and decimals, booleans, text, empty cells, two sheets."""
+    import datetime as dt
+
+    from pipelines import filetext
+
+    def build(book: Any) -> None:
+        sheet = book.active
+        sheet.title = "Phụ lục 1"
+        sheet["C3"], sheet["D3"], sheet["F3"] = "Đơn vị", "Số hồ sơ", "Tỷ lệ"
+        sheet.append([])
+        sheet["C5"], sheet["D5"], sheet["E5"], sheet["F5"] = "Sở Nội vụ", 336, True, 98.5
+        sheet["C6"], sheet["D6"] = "Huyện Tam Đường", -12
+        other = book.create_sheet("Tổng hợp")
+        other["A1"], other["B1"] = "Năm", 2024
+
+    data = _workbook(build)
+    fast, streamed = filetext._xlsx_calamine(data), filetext._xlsx_openpyxl(data)
+    assert fast == streamed
+    assert "\t\tĐơn vị\tSố hồ sơ\t\tTỷ lệ" in fast and "Sở Nội vụ\t336\tTrue\t98.5" in fast
+    assert "# Tổng hợp\nNăm\t2024" in fast
+    dated = _workbook(lambda book: book.active.append(["Ngày ban hành", dt.date(2024, 3, 22)]))
+    assert "2024-03-22" in filetext._xlsx_calamine(dated) and "2024-03-22" in filetext._xlsx_openpyxl(dated)
+
+
+def test_big_xlsx_is_streamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workbook whose XML inflates past the limit is read row by row (openpyxl), never whole into memory."""
+    from pipelines import filetext
+
+    data = _workbook(lambda book: [book.active.append([f"dòng {i}", i]) for i in range(2_000)])
+    used: list[str] = []
+    monkeypatch.setattr(filetext, "_xlsx_calamine", lambda d: used.append("calamine") or "")
+    monkeypatch.setattr(filetext, "_xlsx_openpyxl", lambda d: used.append("openpyxl") or "")
+    filetext._xlsx(data)
+    monkeypatch.setattr(filetext, "CALAMINE_MAX_XML", 10_000)
+    filetext._xlsx(data)
+    assert used == ["calamine", "openpyxl"]
+    with pytest.raises(TextExtractionError, match="BadZipFile"):
+        extract_text(b"PK\x03\x04 not really a zip", XLSX)
