@@ -4,7 +4,8 @@
 
 A capture is the request + response + metadata records of one exchange, each its own gzip member. Payloads: every
 HTML page under tests/fixtures (real portal pages and the platform fixtures), the replica's PDF and Word files, and
-300 KB of seeded random bytes standing in for an image or a compressed PDF. Each writer is timed on the same
+300 KB of seeded random bytes standing in for a compressed PDF (``application/pdf``, deflated) and for a JPEG
+(``image/jpeg``, whose record the writer now stores without deflating it). Each writer is timed on the same
 payloads in alternating rounds (the baseline, zlib level 6, is the writer before the change, measured in the same
 run); the figures are medians over the rounds, and the size is the WARC bytes written over the payload bytes.
 """
@@ -34,43 +35,47 @@ from portal_spiders import warc  # noqa: E402
 START, END = "<!-- bench_warc:start -->", "<!-- bench_warc:end -->"
 
 
-def zlib_member(data: bytes) -> bytes:
-    """The writer before ISA-L: one gzip member from zlib at level 6."""
+def zlib_member(data: bytes, *, stored: bool = False) -> bytes:
+    """The writer before ISA-L: one gzip member from zlib at level 6, whatever the body (``stored`` ignored)."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
     return compressor.compress(data) + compressor.flush()
 
 
-WRITERS: dict[str, Callable[[bytes], bytes]] = {"zlib level 6 (before)": zlib_member,
-                                                 f"ISA-L level {warc.GZIP_LEVEL} (now)": warc._member}
+WRITERS: dict[str, Callable[..., bytes]] = {"zlib level 6 (before)": zlib_member,
+                                            f"ISA-L level {warc.GZIP_LEVEL}, compressed bodies stored (now)":
+                                                warc._member}
 
 
-def payloads() -> dict[str, list[bytes]]:
-    """The payload sets, by kind."""
+def payloads() -> dict[str, tuple[str, list[bytes]]]:
+    """The payload sets, by kind: their Content-Type and bodies."""
     html = [p.read_bytes() for p in sorted((ROOT / "tests" / "fixtures").rglob("*.html"))]
     files = [p.read_bytes() for p in sorted((ROOT / "govarchive" / "replica" / "files").iterdir())
              if p.suffix in (".pdf", ".doc")]
-    return {"HTML pages": html, "PDF and Word files": files,
-            "incompressible 300 KB": [random.Random(15).randbytes(300_000)]}
+    noise = random.Random(15).randbytes(300_000)  # what JPEG and PNG data looks like to a compressor
+    return {"HTML pages": ("text/html; charset=utf-8", html), "PDF and Word files": ("application/pdf", files),
+            "incompressible 300 KB as a PDF": ("application/pdf", [noise]),
+            "300 KB JPEG": ("image/jpeg", [noise])}
 
 
-def exchange(body: bytes) -> warc.Exchange:
+def exchange(body: bytes, content_type: str = "text/html; charset=utf-8") -> warc.Exchange:
     """A typical article exchange carrying ``body``."""
     return warc.Exchange(
         url="https://laichau.dcs.vn/tin-tuc/bai-viet-1.html", method="GET",
         request_headers=[("User-Agent", "govarchive"), ("Accept", "text/html"), ("Referer", "https://laichau.dcs.vn/")],
         request_body=b"", status=200, reason="OK", protocol="HTTP/1.1",
-        response_headers=[("Content-Type", "text/html; charset=utf-8"), ("Server", "nginx")], body=body,
+        response_headers=[("Content-Type", content_type), ("Server", "nginx")], body=body,
         fetched_at=datetime(2026, 12, 4, tzinfo=UTC),
         metadata={"via": "https://laichau.dcs.vn/", "govarchive-kind": "article", "govarchive-portal": "laichau-dcs"})
 
 
-def time_writer(member: Callable[[bytes], bytes], bodies: list[bytes], directory: Path) -> tuple[float, int]:
+def time_writer(member: Callable[..., bytes], content_type: str, bodies: list[bytes],
+                directory: Path) -> tuple[float, int]:
     """CPU ms per capture and WARC bytes written, for one pass over ``bodies``."""
     original = warc._member
     warc._member = member
     try:
         writer = warc.WarcWriter(directory)
-        exchanges = [exchange(b) for b in bodies]
+        exchanges = [exchange(b, content_type) for b in bodies]
         t0 = time.process_time()
         for ex in exchanges:
             writer.write(ex)
@@ -86,17 +91,19 @@ def run(rounds: int) -> str:
     sets = payloads()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-warc-") as tmp:
-        for kind, bodies in sets.items():
+        for kind, (content_type, bodies) in sets.items():
             times: dict[str, list[float]] = {name: [] for name in WRITERS}
             sizes: dict[str, int] = {}
             for r in range(rounds):
                 names = list(WRITERS) if r % 2 == 0 else list(reversed(WRITERS))
                 for name in names:
-                    ms, size = time_writer(WRITERS[name], bodies, Path(tmp) / f"{len(rows)}-{r}-{len(name)}")
+                    ms, size = time_writer(WRITERS[name], content_type, bodies,
+                                           Path(tmp) / f"{len(rows)}-{r}-{len(name)}")
                     times[name].append(ms)
                     sizes[name] = size
             raw = sum(map(len, bodies))
-            rows.append((kind, len(bodies), raw, {n: statistics.median(t) for n, t in times.items()}, sizes))
+            rows.append((f"{kind} (`{content_type.split(';')[0]}`)", len(bodies), raw,
+                         {n: statistics.median(t) for n, t in times.items()}, sizes))
     base, now = list(WRITERS)
     lines = [
         START,

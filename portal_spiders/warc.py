@@ -27,6 +27,7 @@ import io
 import logging
 import os
 import socket
+import struct
 import threading
 import uuid
 import zlib
@@ -51,6 +52,17 @@ OPEN_SUFFIX = ".open"
 # ISA-L level 2: 0.56 -> 0.30 ms per HTML capture for 32.3% -> 34.9% of the page's size; 7.8 -> 1.8 ms per 300 KB
 # of incompressible bytes (images, PDFs).
 GZIP_LEVEL = 2
+# Response bodies that are compressed already (JPEG, PNG, video, zip-based office files and archives, or a gzip/br
+# content encoding): deflating them again gains a percent of size for most of a capture's CPU (1.8 ms per 300 KB at
+# level 2), so their records are gzip members of stored blocks (CRC only; still ordinary gzip). PDFs are not in the
+# list: many portals' PDFs have uncompressed streams.
+STORED_TYPES = frozenset({
+    "image/jpeg", "image/pjpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/heic",
+    "application/zip", "application/x-zip-compressed", "application/gzip", "application/x-gzip",
+    "application/x-rar-compressed", "application/vnd.rar", "application/x-7z-compressed", "application/epub+zip",
+})
+STORED_PREFIXES = ("video/", "audio/", "application/vnd.openxmlformats-officedocument.",
+                   "application/vnd.oasis.opendocument.")
 SOFTWARE = "govarchive (Scrapy; warcio)"
 # Hop-by-hop framing Twisted has already undone: kept under another name so the stored headers match the body.
 _RENAMED = {"transfer-encoding": "X-Govarchive-Orig-Transfer-Encoding"}
@@ -77,10 +89,44 @@ def existing_path(path: Path) -> Path:
     return twin if twin.exists() else path
 
 
-def _member(data: bytes) -> bytes:
-    """``data`` as one gzip member."""
+def _member(data: bytes, *, stored: bool = False) -> bytes:
+    """``data`` as one gzip member (``stored``: in stored blocks, not deflated)."""
+    if stored:
+        return _stored_member(data)
     compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS | 16)
     return compressor.compress(data) + compressor.flush()
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, unknown OS (RFC 1952)
+
+
+def _stored_member(data: bytes) -> bytes:
+    """A gzip member holding ``data`` in stored deflate blocks (RFC 1951 §3.2.4): framing and a CRC. zlib at level
+    0 makes the same bytes but pushes them through its window: 0.41 ms for 300 KB against 0.05 ms here."""
+    view = memoryview(data)
+    parts = [_GZIP_HEADER]
+    size = len(data)
+    for start in range(0, max(size, 1), 0xFFFF):
+        block = view[start:start + 0xFFFF]
+        final = start + 0xFFFF >= size
+        parts.append(struct.pack("<BHH", 1 if final else 0, len(block), len(block) ^ 0xFFFF))
+        parts.append(block)
+    parts.append(struct.pack("<II", isal_zlib.crc32(data) & 0xFFFFFFFF, size & 0xFFFFFFFF))
+    return b"".join(parts)
+
+
+def compressed_already(headers: list[tuple[str, str]]) -> bool:
+    """Whether a response with these headers carries a compressed body (see :data:`STORED_TYPES`)."""
+    for name, value in headers:
+        key = name.lower()
+        if key == "content-type":
+            kind = value.split(";", 1)[0].strip().lower()
+            if kind in STORED_TYPES or kind.startswith(STORED_PREFIXES):
+                return True
+        elif key == "content-encoding" and \
+                value.strip().lower() in ("gzip", "x-gzip", "br", "deflate", "zstd"):
+            return True
+    return False
 
 
 @dataclass
@@ -144,9 +190,9 @@ class WarcWriter:
         writer.write_record(writer.create_warcinfo_record(name, fields))
         self._append(buf.getvalue())
 
-    def _append(self, data: bytes, *, flush: bool = True) -> tuple[int, int]:
+    def _append(self, data: bytes, *, flush: bool = True, stored: bool = False) -> tuple[int, int]:
         assert self._out is not None
-        member = _member(data)
+        member = _member(data, stored=stored)
         offset = self._size
         self._out.write(member)
         if flush:
@@ -239,7 +285,7 @@ class WarcWriter:
             if self._out is None or self._size >= self.max_size:
                 self._close_current()
                 self._open_next()
-            offset, length = self._append(blobs[0], flush=False)
+            offset, length = self._append(blobs[0], flush=False, stored=compressed_already(resp_headers))
             self._append(blobs[1], flush=False)
             self._append(blobs[2])  # one flush for the three records, before the pointer is handed out
             self.records += 3

@@ -269,3 +269,36 @@ def test_gzip_members_are_ordinary_gzip() -> None:
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
     assert d.decompress(_member(page)) == page and d.eof and d.unused_data == b""
     assert len(_member(page)) < len(page) // 10
+
+
+def test_compressed_bodies_are_stored_not_deflated_again(tmp_path: Path) -> None:
+    """JPEG, zip-based and content-encoded bodies go into stored gzip members (a CRC, no deflate pass); HTML is
+    deflated. Both read back the same and pass warcio's check."""
+    import gzip
+    import random
+
+    from portal_spiders.warc import _member, compressed_already
+
+    for size in (0, 1, 65535, 65536, 200_000):
+        data = random.Random(size).randbytes(size)
+        assert gzip.decompress(_member(data, stored=True) + _member(b"x")) == data + b"x"
+    assert compressed_already([("Content-Type", "image/jpeg")])
+    assert compressed_already([("content-type", "application/vnd.openxmlformats-officedocument.wordprocessingml"
+                                                ".document; charset=binary")])
+    assert compressed_already([("Content-Type", "text/html"), ("Content-Encoding", "gzip")])
+    assert not compressed_already([("Content-Type", "text/html; charset=utf-8")])
+    assert not compressed_already([("Content-Type", "application/pdf")])  # often uncompressed streams
+
+    jpeg = b"\xff\xd8\xff\xe0" + random.Random(7).randbytes(120_000)
+    page = "<p>Ủy ban nhân dân tỉnh Lai Châu</p>".encode() * 2000
+    writer = WarcWriter(tmp_path / "warc", label="t", relative_to=tmp_path)
+    image = _exchange(1, jpeg)
+    image.response_headers = [("Content-Type", "image/jpeg")]
+    html = _exchange(2, page)
+    html.response_headers = [("Content-Type", "text/html; charset=utf-8")]
+    pointers = [writer.write(image), writer.write(html)]
+    writer.close()
+    assert pointers[0]["length"] > len(jpeg) and pointers[1]["length"] < len(page) // 10
+    assert read_response(tmp_path / pointers[0]["file"], pointers[0]["offset"]).body == jpeg
+    assert read_response(tmp_path / pointers[1]["file"], pointers[1]["offset"]).body == page
+    assert _tool("check", str(tmp_path / pointers[0]["file"])).returncode == 0
