@@ -325,3 +325,20 @@ def test_top_level_db_help_states_the_real_resolution(capsys) -> None:
             "$GOVARCHIVE_DB and uses data/demo.db unless --db is given; export, feed, search, serve, show, stats read "
             "data/demo.db instead when the archive resolved is data/archive.db, it does not exist and data/demo.db "
             "does (they say so on stderr)") in out
+
+
+def test_stats_run_without_an_end_is_running_only_while_a_crawl_holds_the_archive(tmp_path: Path, capsys) -> None:
+    """A run whose end was never written (killed, or a full disk) shows as incomplete once no crawl is alive."""
+    from govarchive.locking import acquire_lock, release_lock
+
+    db = tmp_path / "a.db"
+    with Archive(db) as archive:
+        archive.start_run("hanoi")
+    rc, out, _ = cli(capsys, "--db", str(db), "stats", "--format", "json")
+    assert rc == 0 and json.loads(out)["portals"][0]["last_run"]["health"] == "incomplete"
+    acquire_lock(db)
+    try:
+        rc, out, _ = cli(capsys, "--db", str(db), "stats", "--format", "json")
+        assert json.loads(out)["portals"][0]["last_run"]["health"] == "running"
+    finally:
+        release_lock(db)

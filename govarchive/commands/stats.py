@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from govarchive.cli import add_db_argument
+from govarchive.locking import running_crawl
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,12 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run, reads_archive=True)
 
 
-def health(run: dict[str, Any] | None) -> str:
-    """ok | degraded (failures) | incomplete (did not finish normally) | running | never."""
+def health(run: dict[str, Any] | None, *, crawling: bool = True) -> str:
+    """ok | degraded (failures) | incomplete (did not finish normally) | running | never. ``crawling``: whether a
+    crawl holds the archive's lock; a run with no end recorded and no crawl alive was cut short (killed, or its end
+    could not be written to a full disk): incomplete, not running."""
     if run is None:
         return "never"
     if not run.get("finished_at"):
-        return "running"
+        return "running" if crawling else "incomplete"
     if not run.get("complete"):
         return "incomplete"
     return "degraded" if (run.get("items_failed") or 0) > 0 else "ok"
@@ -40,6 +43,7 @@ def collect(archive: Any) -> dict[str, Any]:
     """The statistics as one JSON-able dict."""
     summary = {row["portal"]: row for row in archive.portal_summary()}
     runs = {run["portal"]: run for run in archive.latest_runs()}
+    crawling = running_crawl(archive.path) is not None
     failures = archive.open_failures_by_portal()
     portals = []
     for name in sorted(set(summary) | set(runs) | set(failures)):
@@ -56,7 +60,7 @@ def collect(archive: Any) -> dict[str, Any]:
                 "finished_at": run.get("finished_at"), "finish_reason": run.get("finish_reason"),
                 "new": run.get("items_new"), "updated": run.get("items_updated"),
                 "unchanged": run.get("items_unchanged"), "failed": run.get("items_failed"),
-                "coverage": _coverage(run), "health": health(run),
+                "coverage": _coverage(run), "health": health(run, crawling=crawling),
             },
         })
     return {
