@@ -11,6 +11,7 @@ the TCVN3/VNI legacy encodings that old Word files of these portals are typed in
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -145,30 +146,57 @@ def _run_piece(el: Any) -> str:
     return _RUN_TEXT.get(el.tag, "")
 
 
-# Spreadsheets go through calamine (Rust) when their XML is of a bounded size, else openpyxl. openpyxl spends about
+# Spreadsheets go through calamine (Rust) when it can be held to a bounded size, else openpyxl. openpyxl spends about
 # 4-7 ms setting up styles and workbook objects for even a one-table annex (the replica's: 4.3 ms against 0.1 ms),
-# but it streams rows, while calamine reads a whole sheet into memory: a file whose XML (measured by inflating it,
-# not by the sizes the zip claims) is larger than this goes to openpyxl, so memory stays bounded.
-CALAMINE_MAX_XML = 32 * 1024 * 1024
+# but it streams rows, while calamine builds each sheet's whole used range in memory, empty cells included: a 5 KB
+# file with cells in A1 and ZZ200000 made it allocate 4.3 GB. So calamine only gets a workbook whose XML inflates
+# (measured by inflating it, not by the sizes the zip claims) to at most CALAMINE_MAX_XML bytes, whose every cell
+# states its position, and whose sheets span at most CALAMINE_MAX_CELLS rows x columns.
+CALAMINE_MAX_XML = 8 * 1024 * 1024
+CALAMINE_MAX_CELLS = 2_000_000
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?(?<=\s)r=[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
 
 
 def _xlsx(data: bytes) -> str:
-    return _xlsx_calamine(data) if _xml_at_most(data, CALAMINE_MAX_XML) else _xlsx_openpyxl(data)
+    return _xlsx_calamine(data) if _calamine_fits(data) else _xlsx_openpyxl(data)
 
 
-def _xml_at_most(data: bytes, limit: int) -> bool:
-    """Whether the XML parts of the OOXML file ``data`` inflate to at most ``limit`` bytes in all."""
+def _calamine_fits(data: bytes) -> bool:
+    """Whether calamine may read the OOXML workbook ``data`` (see :data:`CALAMINE_MAX_XML`)."""
     total = 0
     with zipfile.ZipFile(io.BytesIO(data)) as book:
         for info in book.infolist():
             if not info.filename.endswith(".xml"):
                 continue
+            chunks = []
             with book.open(info) as part:
                 while chunk := part.read(1 << 20):
                     total += len(chunk)
-                    if total > limit:
+                    if total > CALAMINE_MAX_XML:
                         return False
+                    chunks.append(chunk)
+            if info.filename.startswith("xl/worksheets/") and not _sheet_fits(b"".join(chunks)):
+                return False
     return True
+
+
+def _sheet_fits(xml: bytes) -> bool:
+    refs = _CELL_REF.findall(xml)
+    if len(refs) != len(_CELL_TAG.findall(xml)):
+        return False  # a cell without its position: the range cannot be told from the references
+    if not refs:
+        return True
+    rows = [int(row) for _col, row in refs]
+    cols = [_column_number(col) for col, _row in refs]
+    return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1) <= CALAMINE_MAX_CELLS
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _cell(value: Any) -> str:

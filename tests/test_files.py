@@ -380,3 +380,34 @@ def test_big_xlsx_is_streamed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert used == ["calamine", "openpyxl"]
     with pytest.raises(TextExtractionError, match="BadZipFile"):
         extract_text(b"PK\x03\x04 not really a zip", XLSX)
+
+
+def test_sparse_xlsx_is_not_given_to_calamine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine holds a sheet's whole used range, empty cells included: a 5 KB workbook with cells in A1 and
+    ZZ200000 made it allocate 4.3 GB. Such a sheet, or one whose cells do not state their positions, is streamed
+    by openpyxl (and stops at MAX_CELLS)."""
+    import zipfile
+
+    from pipelines import filetext
+
+    def build(book: Any) -> None:
+        book.active["A1"], book.active["ZZ200000"] = "đầu", "cuối"
+
+    sparse = _workbook(build)
+    assert not filetext._calamine_fits(sparse)
+    text = extract_text(sparse, XLSX)
+    assert text is not None and text.startswith("# Sheet\nđầu")
+    assert filetext._calamine_fits(attachment_file(Attachment("x", "/a.xlsx"), ARTICLE)[0])
+    assert filetext._calamine_fits(_workbook(lambda book: book.active.append(["a", 1])))
+    # the same small table with one cell written without its r="..." position
+    source = io.BytesIO(_workbook(lambda book: book.active.append(["a", 1])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                body = body.replace(b' r="B1"', b"", 1)
+            zout.writestr(info, body)
+    assert not filetext._calamine_fits(out.getvalue())
+    assert filetext._sheet_fits(b'<x:row r="1"><x:c r="B2" t="s"><x:v>0</x:v></x:c><x:c r="D9"/></x:row>')
+    assert not filetext._sheet_fits(b'<row><c r="A1"/><c t="s"><v>0</v></c></row>')
