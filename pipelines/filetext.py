@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from portal_spiders.text import clean_multiline
@@ -169,14 +169,16 @@ def _calamine_fits(data: bytes) -> bool:
         for info in book.infolist():
             if not info.filename.endswith(".xml"):
                 continue
+            sheet = info.filename.startswith("xl/worksheets/")  # kept for the cell references; the rest is counted
             chunks = []
             with book.open(info) as part:
                 while chunk := part.read(1 << 20):
                     total += len(chunk)
                     if total > CALAMINE_MAX_XML:
                         return False
-                    chunks.append(chunk)
-            if info.filename.startswith("xl/worksheets/") and not _sheet_fits(b"".join(chunks)):
+                    if sheet:
+                        chunks.append(chunk)
+            if sheet and not _sheet_fits(b"".join(chunks)):
                 return False
     return True
 
@@ -211,43 +213,46 @@ def _xlsx_calamine(data: bytes) -> str:
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    parts: list[str] = []
-    cells = 0
-    try:
+
+    def rows(sheet: Any) -> Iterator[list[str]]:
+        lead = [""] * (sheet.start[1] if sheet.start else 0)  # columns before the used range, as openpyxl keeps
+        for row in sheet.iter_rows():
+            yield lead + [_cell(v) for v in row]
+
+    def sheets() -> Iterator[tuple[str, Iterator[list[str]]]]:
         for name in book.sheet_names:
-            sheet = book.get_sheet_by_name(name)
-            parts.append(f"# {name}")
-            lead = [""] * (sheet.start[1] if sheet.start else 0)  # columns before the used range, as openpyxl keeps
-            for row in sheet.iter_rows():
-                values = lead + [_cell(v) for v in row]
-                cells += len(values)
-                if any(values):
-                    parts.append("\t".join(values).rstrip("\t"))
-                if cells >= MAX_CELLS:
-                    return "\n".join(parts)
+            yield name, rows(book.get_sheet_by_name(name))
+
+    try:
+        return _sheets_text(sheets())
     finally:
         book.close()
-    return "\n".join(parts)
 
 
 def _xlsx_openpyxl(data: bytes) -> str:
     import openpyxl
 
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    parts: list[str] = []
-    cells = 0
     try:
-        for sheet in book.worksheets:
-            parts.append(f"# {sheet.title}")
-            for row in sheet.iter_rows(values_only=True):
-                values = ["" if v is None else str(v) for v in row]
-                cells += len(values)
-                if any(values):
-                    parts.append("\t".join(values).rstrip("\t"))
-                if cells >= MAX_CELLS:
-                    return "\n".join(parts)
+        return _sheets_text((sheet.title, (["" if v is None else str(v) for v in row]
+                                           for row in sheet.iter_rows(values_only=True)))
+                            for sheet in book.worksheets)
     finally:
         book.close()
+
+
+def _sheets_text(sheets: Iterable[tuple[str, Iterable[list[str]]]]) -> str:
+    """``# <sheet>`` then one tab-separated line per non-empty row, stopping after :data:`MAX_CELLS` cells."""
+    parts: list[str] = []
+    cells = 0
+    for name, rows in sheets:
+        parts.append(f"# {name}")
+        for values in rows:
+            cells += len(values)
+            if any(values):
+                parts.append("\t".join(values).rstrip("\t"))
+            if cells >= MAX_CELLS:
+                return "\n".join(parts)
     return "\n".join(parts)
 
 
