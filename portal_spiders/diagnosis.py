@@ -18,6 +18,7 @@ may use them.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -283,12 +284,25 @@ class DiagnosisExtension:
             spider.logger.warning("cause: %s", cause)
 
 
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS})
+
+
+def local_write_failure(exc: BaseException) -> str | None:
+    """``OSError: [Errno 28] No space left on device`` when ``exc`` (or what it wraps) is a failed local write: a
+    full disk, a file size limit (ulimit -f), a quota, a read-only file system; else ``None``."""
+    for current in _chain(exc):
+        if isinstance(current, OSError) and current.errno in _WRITE_ERRNOS:
+            return f"{type(current).__name__}: {' '.join(str(current).split())}"
+    return None
+
+
 class ShortNetworkErrors(logging.Filter):
-    """Log a known network error as one line: drop the traceback and keep the message.
+    """Log a known network error, or a failed local write, as one line: drop the traceback and keep the message.
 
     Scrapy's robots.txt middleware and Twisted log DNS, connection and TLS errors with their full traceback;
     for an operator the message says it all. Scrapy's media pipeline logs each failed file download as a Twisted
-    ``Failure`` (its traceback in the message), although the failure is recorded with the article: one line too.
+    ``Failure`` (its traceback in the message), although the failure is recorded with the article: one line too. So
+    does its files pipeline when a file cannot be written (a full disk): one line with the OS error.
     Downloads cut short by an interruption are not errors (INFO). Other exceptions keep their traceback (bugs).
     """
 
@@ -299,8 +313,12 @@ class ShortNetworkErrors(logging.Filter):
         if exc is None:
             return True
         kind = classify(exc)
-        if kind == "other" and not (failure is not None and record.name == "scrapy.pipelines.media"):
+        written = local_write_failure(exc)
+        media_failure = failure is not None and record.name == "scrapy.pipelines.media"
+        if kind == "other" and written is None and not media_failure:
             return True
+        if written is not None and failure is None:  # the reason the traceback gave, on the line itself
+            record.msg, record.args = f"{record.getMessage()}: {written}", ()
         record.exc_info = None
         record.exc_text = None
         if failure is not None:

@@ -106,6 +106,28 @@ def test_network_errors_are_logged_without_traceback(caplog: pytest.LogCaptureFi
     assert interrupted.levelname == "INFO"  # cut short by Ctrl-C: not an error
 
 
+
+def test_failed_local_writes_are_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """Scrapy's files pipeline logs a file it could not write (a full disk) with a traceback; the reason goes on
+    the line instead (the file is recorded as not archived with its article)."""
+    import errno
+
+    files = logging.getLogger("scrapy.pipelines.files")
+    files.addFilter(ShortNetworkErrors())
+    with caplog.at_level(logging.ERROR, logger="scrapy.pipelines.files"):
+        for exc in (OSError(errno.ENOSPC, "No space left on device"), OSError(errno.EFBIG, "File too large"),
+                    OSError(errno.EACCES, "Permission denied")):
+            try:
+                raise exc
+            except OSError:
+                files.error("File (unknown-error): Error processing file from %(request)s", {"request": "<GET x>"},
+                            exc_info=True)
+    full, big, denied = caplog.records
+    assert full.getMessage() == ("File (unknown-error): Error processing file from <GET x>: OSError: [Errno 28] No "
+                                 "space left on device") and full.exc_info is None
+    assert big.exc_info is None and "File too large" in big.getMessage()
+    assert denied.exc_info is not None  # not a full disk or a size limit: the traceback stays
+
 # -- per-portal log counts -----------------------------------------------------------------------------------------
 
 
