@@ -244,6 +244,26 @@ def test_ctrl_c_during_the_demo_exits_130_and_leaves_its_runs_incomplete(tmp_pat
         assert any(r["finish_reason"] == "shutdown" for r in runs)
 
 
+def test_demo_past_a_file_size_limit_says_which_portals_did_not_finish(tmp_path: Path) -> None:
+    """`ulimit -f` below what the demo writes: each failed write is one line (no traceback, files included), the
+    demo ends with one line naming the portals that did not finish, exit 1, and no unfinished run is complete."""
+    import resource
+
+    db = tmp_path / "demo.db"
+    done = subprocess.run([sys.executable, "-m", "govarchive.cli", "demo", "--db", str(db)], cwd=ROOT,
+                          capture_output=True, text=True, env=clean_env(), timeout=600,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1_500_000, 1_500_000)))
+    assert done.returncode == 1, done.stderr[-3000:]
+    _assert_plain(done.stdout + done.stderr)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("govarchive demo: ") and "did not finish" in last, last
+    with Archive(db, readonly=True) as archive:
+        runs = archive.runs(limit=100)
+        unfinished = [r["portal"] for r in runs if r["finish_reason"] != "finished"]
+    assert unfinished and all(slug in last for slug in unfinished)
+    assert not any(r["complete"] for r in runs if r["finish_reason"] != "finished")
+
+
 def test_ctrl_c_stops_cleanly_health_sees_the_running_crawl_and_the_next_run_resumes(replica, tmp_path: Path) -> None:
     db = tmp_path / "ctrl-c.db"
     portals = replica.state.portals
