@@ -79,6 +79,7 @@ class Run:
     requests: int  # Scrapy's downloader/request_count
     fetched: Counter[str] = field(default_factory=Counter)  # replica log: article / listing / file / robots
     articles: int = 0  # archived articles (full) or article pages answered 200 (bare)
+    work: Path | None = None  # the run's folder: archive.db, warc/, crawl.log
 
 
 def child_env() -> dict[str, str]:
@@ -138,7 +139,8 @@ def crawl_once(kind: str, slug: str, articles: int, tmp: Path, *, files: bool = 
         cpu, wall, peak, code = measure(cmd, log)
         entries = list(state.log)
     kinds = [(classify(site, key), status) for _method, key, status in entries]
-    run = Run(cpu, wall, peak, code, stat(log, "downloader/request_count"), Counter(k for k, _status in kinds))
+    run = Run(cpu, wall, peak, code, stat(log, "downloader/request_count"), Counter(k for k, _status in kinds),
+              work=work)
     if kind == "full" and db.exists():
         conn = sqlite3.connect(db)
         run.articles = conn.execute("select count(*) from articles").fetchone()[0]
@@ -146,6 +148,118 @@ def crawl_once(kind: str, slug: str, articles: int, tmp: Path, *, files: bool = 
     else:
         run.articles = sum(1 for k, status in kinds if status == 200 and k == "article")
     return run
+
+
+@dataclass
+class Stages:
+    """CPU ms per archived article of the project's own stages, replayed in this process on one full run's pages."""
+
+    tree: float  # parse_html of every listing and article page: the least any extraction needs
+    parse: float  # the platform parser on the same pages (listings and articles, tree included)
+    pipelines: float  # normalize, validate and the content hash
+    store: float  # the store pipeline's archive writes (rows, both full-text indexes, commits every 50)
+    warc: float  # WarcWriter.write of every response the run captured
+    pages: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> float:
+        """Everything measured here."""
+        return self.parse + self.pipelines + self.store + self.warc
+
+
+def stage_costs(slug: str, db: Path, warc_dir: Path, passes: int = 3) -> Stages:
+    """Replay a crawl of ``slug`` (its archive ``db`` and WARC folder) through the project's stages, each timed
+    alone (medians of ``passes``).
+
+    The pages are the crawl's own WARC response records: ``slug``'s article pages (the archive's captures), HTML
+    listing pages (every other HTML response but robots.txt and other portals' articles) and the rest (feeds, JSON
+    lists, files), which only the WARC stage sees. Scratch archives go into ``db``'s folder."""
+    from itemadapter import ItemAdapter
+    from warcio.archiveiterator import ArchiveIterator
+
+    from govarchive.archive import Archive
+    from govarchive.reextract import Reextractor, capture_time, response_for
+    from pipelines.dedupe import article_hash
+    from pipelines.normalize import NormalizePipeline
+    from pipelines.validate import ValidatePipeline
+    from portal_spiders.platforms.base import parse_html
+    from portal_spiders.warc import Exchange, WarcWriter, read_response
+
+    conn = sqlite3.connect(db)
+    captured = list(conn.execute("select a.portal, c.url from articles a join captures c on c.id = a.capture_id"))
+    platform_name = conn.execute("select platform from articles where portal = ? limit 1", [slug]).fetchone()[0]
+    conn.close()
+    article_urls = {url for portal, url in captured if portal == slug}
+    elsewhere = {url for portal, url in captured if portal != slug}
+    work = db.parent
+    captures = []
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            offsets = [records.get_record_offset() for rec in records if rec.rec_type == "response"]
+        captures += [read_response(path, offset) for offset in offsets]
+    listings, articles, exchanges = [], [], []
+    pages: Counter[str] = Counter()
+    for cap in captures:
+        exchanges.append(Exchange(url=cap.url, method="GET", request_headers=[("User-Agent", "govarchive")],
+                                  request_body=b"", status=cap.status, reason="OK", protocol="HTTP/1.1",
+                                  response_headers=cap.headers, body=cap.body, fetched_at=datetime.now(UTC)))
+        if cap.url in article_urls:
+            articles.append((response_for(cap), capture_time(cap.date)))
+            pages["article"] += 1
+        elif "html" in (cap.header("Content-Type") or "") and not cap.url.endswith("/robots.txt") and \
+                cap.url not in elsewhere:
+            listings.append(response_for(cap))
+            pages["listing"] += 1
+        else:
+            pages["other"] += 1
+    parser = Reextractor(None).parser(slug, platform_name)  # type: ignore[arg-type]
+    responses = [*listings, *(r for r, _now in articles)]
+    timings: dict[str, list[float]] = {name: [] for name in ("tree", "parse", "pipelines", "store", "warc")}
+    for _ in range(passes):
+        clocks = [time.process_time()]
+        _fresh(responses)  # each stage decodes and parses the bodies again, as the crawl did once
+        for response in responses:
+            parse_html(response.text)
+        clocks.append(time.process_time())
+        _fresh(responses)
+        for response in listings:
+            parser.parse_listing(response)
+        items = [parser.parse_article(r, portal=slug, now=now) for r, now in articles]
+        clocks.append(time.process_time())
+        normalize, validate = NormalizePipeline(), ValidatePipeline()
+        for item in items:
+            validate.process_item(normalize.process_item(item))
+            item.content_hash = article_hash(item)
+        clocks.append(time.process_time())
+        scratch = Path(tempfile.mkdtemp(dir=work))  # a new archive each pass: every article is new to it
+        archive = Archive(scratch / "stages.db")
+        clocks.append(time.process_time())
+        for item in items:  # what StorePipeline.process_item does with an article
+            archive.store_article(dict(ItemAdapter(item).items()), content_hash=item.content_hash or "")
+            for url in {item.url, item.source_url, item.final_url}:
+                if url:
+                    archive.clear_failure(url)
+        archive.commit()
+        clocks.append(time.process_time())
+        archive.close()
+        writer = WarcWriter(scratch / "warc")
+        clocks.append(time.process_time())
+        for exchange in exchanges:
+            writer.write(exchange)
+        clocks.append(time.process_time())
+        writer.close()
+        spans = [clocks[1] - clocks[0], clocks[2] - clocks[1], clocks[3] - clocks[2], clocks[5] - clocks[4],
+                 clocks[7] - clocks[6]]
+        for name, span in zip(timings, spans, strict=True):
+            timings[name].append(span * 1000 / len(articles))
+    return Stages(**{name: statistics.median(values) for name, values in timings.items()}, pages=pages)
+
+
+def _fresh(responses: list[Any]) -> None:
+    """Forget the decoded text and selector Scrapy caches on each response."""
+    for response in responses:
+        response._cached_ubody = response._cached_selector = None
 
 
 def reextract_rate(tmp: Path) -> tuple[int, float, float]:
@@ -192,7 +306,10 @@ def run(articles: int, repeats: int, command: str, *, files: bool = True) -> str
                     runs[kind].append(crawl_once(kind, slug, articles, tmp, files=files))
                     fixed_runs[kind].append(crawl_once(kind, slug, 1, tmp, files=files))
             fixed = {kind: statistics.median(r.cpu_s for r in fixed_runs[kind]) for kind in fixed_runs}
-            rows.append((slug, registry[slug].platform, fixed, runs))
+            last = runs["full"][-1]
+            stages = stage_costs(slug, last.work / "archive.db", last.work / "warc") if last.work and last.articles \
+                else None
+            rows.append((slug, registry[slug].platform, fixed, runs, stages))
             full, bare = runs["full"][-1], runs["bare"][-1]
             print(f"{slug}: full {statistics.median(r.cpu_s for r in runs['full']):.2f} s CPU, "
                   f"bare {statistics.median(r.cpu_s for r in runs['bare']):.2f} s CPU; fetched "
@@ -242,7 +359,28 @@ def run(articles: int, repeats: int, command: str, *, files: bool = True) -> str
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
-    for slug, plat, fixed, runs in rows:
+    breakdown = [
+        "",
+        "Where the full crawl's net CPU goes, per archived article. *Scrapy* = the bare spider's net ms per request "
+        "× the full run's requests per article (listings, feeds and robots.txt included"
+        + (", files too" if files else "") + "): what fetching alone costs if each request costs what a bare one "
+        "does. The project's stages are replayed in this process on the last full run's own pages (its WARC "
+        "response records), each timed alone, medians of 3 passes: *tree* = building the HTML tree of every listing "
+        "and article page (the least any extraction needs), *parse* = the platform parser on the same pages (tree "
+        "included), *pipelines* = normalize, validate and the content hash, *store* = the store pipeline's archive "
+        "writes (rows, both full-text indexes, a commit every 50), *WARC* = writing every captured response. "
+        "*Other* = full net − all of these (Scrapy's handling of items and of the extra requests' callbacks, the "
+        "project's middlewares and extensions, feed and JSON-list parsing"
+        + (", attachment text" if files else "") + "). *Ceiling* = the best ratio the goal's definition allows "
+        "with other at zero: bare / (Scrapy + the stages as they are), and with field extraction free as well: "
+        "bare / (Scrapy + tree + store + WARC). *Left by the goal* = bare / "
+        f"{GOAL_RATIO} − Scrapy: the whole budget that a ratio of {GOAL_RATIO} leaves for the project's work.",
+        "",
+        "| portal | full net | Scrapy | tree | parse | pipelines | store | WARC | other | ceiling: now / extraction "
+        "free | left by the goal, against the stages |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for slug, plat, fixed, runs, stages in rows:
         full, bare = runs["full"], runs["bare"]
         n_full = med([r.articles for r in full])
         n_bare = med([r.articles for r in bare])
@@ -268,6 +406,16 @@ def run(articles: int, repeats: int, command: str, *, files: bool = True) -> str
             f"{med([r.peak_mib for r in full]):.0f} / {med([r.peak_mib for r in bare]):.0f} MiB | "
             f"{'met' if ok else 'not met: ' + ', '.join(missed)}"
             f"{' (' + ', '.join(sorted(set(bad))) + ')' if bad else ''} |")
+        if stages is not None and bare_net > 0:
+            scrapy = bare_net * full[-1].requests / full[-1].articles
+            other = full_net - scrapy - stages.total
+            free = scrapy + stages.tree + stages.store + stages.warc
+            left = bare_net / GOAL_RATIO - scrapy
+            breakdown.append(
+                f"| {slug} | {full_net:.2f} | {scrapy:.2f} | {stages.tree:.2f} | {stages.parse:.2f} | "
+                f"{stages.pipelines:.2f} | {stages.store:.2f} | {stages.warc:.2f} | {other:.2f} | "
+                f"{bare_net / (scrapy + stages.total):.2f} / {bare_net / free:.2f} | {left:.2f} against "
+                f"{stages.total:.2f} |")
     met = [slug for slug, ok in verdicts if ok]
     lines += [
         "",
@@ -275,6 +423,7 @@ def run(articles: int, repeats: int, command: str, *, files: bool = True) -> str
         + ("**Met on every platform.**" if len(met) == len(verdicts) else
            f"**Met on {len(met)} of {len(verdicts)} platforms**"
            + (f" ({', '.join(met)})" if met else "") + "."),
+        *breakdown,
         "",
         f"Re-extraction (`govarchive reextract` on `benchmarks/bench_reextract.py`'s archive of {reextracted} articles "
         f"of {len(REEXTRACT_PORTALS)} portals, in this process): **{reextract_cpu_rate:,.0f} articles/s per core** "
