@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup demo demo-cluster test test-fast lint bench clean
 
-# Debian tools the archive uses: antiword and catdoc (text of legacy .doc attachments), libmagic1 (file types);
-# redis-server for the cluster tests and `make demo-cluster` (they start their own on a free 127.0.0.1 port).
+# Debian tools the archive uses: antiword and catdoc (text of legacy .doc attachments; catdoc's xls2csv for .xls),
+# libmagic1 (file types); redis-server for the cluster tests and `make demo-cluster` (they start their own on a free 127.0.0.1 port).
 DEBIAN_PACKAGES := antiword catdoc libmagic1 redis-server
 
 $(STAMP): pyproject.toml

@@ -10,7 +10,7 @@ Scrapy's :class:`~scrapy.pipelines.files.FilesPipeline`, subclassed:
   type is checked after it;
 * redirects followed (``MEDIA_ALLOW_REDIRECTS``), every hop through :mod:`portal_spiders.addressguard`;
 * a file downloaded from the same URL within ``FILES_EXPIRES`` days is reused, not fetched again;
-* text of PDF/DOCX/XLSX/DOC files extracted in a worker thread (:mod:`pipelines.filetext`).
+* text of PDF/DOCX/XLSX/DOC/XLS files extracted in a worker thread (:mod:`pipelines.filetext`).
 
 Images go through the same pipeline rather than ImagesPipeline, which re-encodes every image to JPEG: an archive
 keeps the bytes the portal served.

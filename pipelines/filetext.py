@@ -30,6 +30,7 @@ PDFIUM_WAIT = 120  # seconds a PDF waits for the reader while another file is be
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS = "application/vnd.ms-excel"  # Excel 97-2003 (BIFF), as libmagic names it
 LEGACY_DOC = ("application/msword", "application/x-ole-storage", "application/CDFV2")
 
 
@@ -279,10 +280,42 @@ def _legacy_doc(data: bytes) -> str:
     raise TextExtractionError("; ".join(errors))
 
 
+_SHEET_BREAK = "\f#sheet#\f"
+
+
+def _legacy_xls(data: bytes) -> str:
+    """Text of an Excel 97-2003 workbook through ``xls2csv`` (Debian's catdoc package), one tab-separated line per
+    row, ``# Sheet N`` before each sheet.
+
+    Not calamine, which reads .xls too: it builds each sheet's whole used range in memory, and a BIFF sheet may
+    claim 65,536 x 256 cells with two cell records (half a gigabyte inside the crawler; see ``_calamine_fits`` for
+    the same trap in XLSX, where the range can be checked first). xls2csv streams the records in a process of its
+    own, under :data:`TOOL_TIMEOUT`. It prints no sheet names and dates in custom formats as day numbers."""
+    if not shutil.which("xls2csv"):
+        raise TextExtractionError("xls2csv is not installed (Debian package catdoc; see `make setup`)")
+    with tempfile.NamedTemporaryFile(suffix=".xls") as fh:
+        fh.write(data)
+        fh.flush()
+        try:
+            done = subprocess.run(["xls2csv", "-d", "utf-8", "-q", "0", "-c", "\t", "-b", _SHEET_BREAK, fh.name],
+                                  capture_output=True, timeout=TOOL_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise TextExtractionError("xls2csv: timed out") from None
+    text = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0 or not text.strip():
+        raise TextExtractionError(f"xls2csv: {done.stderr.decode('utf-8', 'replace').strip()[:200] or 'no text'}")
+    sheets = text.split(_SHEET_BREAK)
+    if not sheets[-1].strip():
+        sheets.pop()  # xls2csv ends every sheet with the break
+    return _sheets_text((f"Sheet {number}", (line.split("\t") for line in sheet.splitlines()))
+                        for number, sheet in enumerate(sheets, start=1))
+
+
 READERS: dict[str, Callable[[bytes], str]] = {
     "application/pdf": _pdf,
     DOCX: _docx,
     XLSX: _xlsx,
+    XLS: _legacy_xls,
     **dict.fromkeys(LEGACY_DOC, _legacy_doc),
 }
 

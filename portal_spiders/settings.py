@@ -170,7 +170,7 @@ WARC_MAX_SIZE = 1024**3
 # "*"; unset keys keep the defaults: PDF 100 MiB, ZIP/RAR/7z 200 MiB, images 20 MiB, anything else 50 MiB).
 ATTACHMENTS_DOWNLOAD = True
 IMAGES_DOWNLOAD = True
-ATTACHMENT_TEXT = True  # text of PDF/DOCX/XLSX/DOC into attachments.text
+ATTACHMENT_TEXT = True  # text of PDF/DOCX/XLSX/DOC/XLS into attachments.text
 FILES_STORE = ""
 FILES_EXPIRES = 90
 FILES_MAX_SIZES: dict[str, int] = {}

@@ -16,7 +16,7 @@ from govarchive.archive import Archive
 from govarchive.replica.attachments import attachment_file, committed
 from govarchive.replica.content import Attachment, generate_articles
 from pipelines.files import clean_filename, content_disposition_name, content_path, original_name, sniff_mime
-from pipelines.filetext import DOCX, XLSX, TextExtractionError, extract_text
+from pipelines.filetext import DOCX, XLS, XLSX, TextExtractionError, extract_text
 from portal_spiders.addressguard import AddressGuardMiddleware, BlockedAddress, refused_address
 from tests.conftest import ROOT
 
@@ -202,6 +202,26 @@ def test_tcvn3_word_97_file_comes_back_as_unicode_vietnamese() -> None:
     assert "V/v hướng dẫn triển khai công tác cải cách hành chính" in text
     assert "Céng" not in text and "nghÜa" not in text
 
+
+
+def test_legacy_excel_workbook_text_through_xls2csv() -> None:
+    data = (ROOT / "tests" / "fixtures" / "files" / "ke-hoach.xls").read_bytes()
+    assert sniff_mime(data) == XLS
+    assert extract_text(data, XLS) == "\n".join([
+        "# Sheet 1", "STT Nội dung Kinh phí (triệu đồng)", "1 Tuyên truyền phổ biến giáo dục pháp luật 120.5",
+        "2 Hội nghị tập huấn tại Đà Nẵng 45", "# Sheet 2", "Tổng cộng 165.5"])
+
+
+def test_xls_sheet_claiming_its_largest_range_is_read_from_its_records() -> None:
+    """Cells in A1 and IV65536 only: the reader streams the two records instead of a 16-million-cell range."""
+    data = (ROOT / "tests" / "fixtures" / "files" / "sparse.xls").read_bytes()
+    assert extract_text(data, XLS) == "# Sheet 1\nĐầu bảng\nCuối bảng"
+
+
+def test_damaged_xls_fails_with_a_reason() -> None:
+    data = (ROOT / "tests" / "fixtures" / "files" / "ke-hoach.xls").read_bytes()
+    with pytest.raises(TextExtractionError, match="xls2csv"):
+        extract_text(data[:1500], XLS)
 
 # -- the address guard --------------------------------------------------------------------------------------------
 
