@@ -345,8 +345,9 @@ def render(result: dict[str, Any], command: str) -> str:
             else:
                 cells.append(f"{pct(t, 0.5):.1f} / {pct(t, 0.95):.1f} / {max(t):.1f}")
         if compared:
-            cells.append(", ".join(f"{pct(row[s]['fts5'], 0.95) / max(pct(row[s]['tantivy'], 0.95), 1e-3):.0f}×"
-                                   for s in ("newest", "relevance")))
+            ratios = [pct(row[s]["fts5"], 0.95) / max(pct(row[s]["tantivy"], 0.95), 1e-3)
+                      for s in ("newest", "relevance")]
+            cells.append(", ".join(f"{r:.0f}×" if r >= 10 else f"{r:.1f}×" for r in ratios))
         lines.append(f"| {row['class']} | `{row['example']}` | {statistics.median(row['totals']):,.0f} | "
                      + " | ".join(cells) + " |")
     mismatches = result["mismatches"]
