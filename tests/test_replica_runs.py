@@ -166,3 +166,21 @@ def test_scrapy_crawl_through_the_environment_variable_is_loud_and_kept_apart(re
     again = run_crawl("laichau-dcs", db, replica.url)  # replica runs keep going into the replica archive
     assert again.returncode == 0, again.stderr[-3000:]
     assert _runs(db) == [1, 1]
+
+
+def test_demo_summary_reads_the_archive_without_writing_to_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """After a crawl that filled the disk, an archive opened for writing fails (the schema check writes): the
+    summary, which says which runs stay incomplete, must only read."""
+    db = tmp_path / "demo.db"
+    with Archive(db) as archive:
+        finished = archive.start_run("laichau-dcs", replica=True)
+        archive.finish_run(finished, finish_reason="finished", counts={"items_new": 1}, coverage={})
+        archive.start_run("dienbien-gov", replica=True)  # never finished: its final record could not be written
+    before = db.stat().st_mtime_ns, db.read_bytes()
+    unfinished, files = demo_command.summary(db, ["laichau-dcs", "dienbien-gov", "angiang-dcs"])
+    assert unfinished == ["dienbien-gov", "angiang-dcs"]  # angiang-dcs has no run at all
+    assert files["files"] == 0
+    assert (db.stat().st_mtime_ns, db.read_bytes()) == before
+    assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
+    out = capsys.readouterr().out
+    assert "laichau-dcs            finished" in out and "dienbien-gov           ?" in out

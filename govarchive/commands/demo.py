@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 DEMO_DB = "data/demo.db"
 
@@ -54,6 +55,31 @@ def next_commands(db: Path) -> list[str]:
     ]
 
 
+def summary(db: Path, portals: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Print each portal's last run and the open failures; return the portals whose run did not finish and the
+    archive's file counts.
+
+    The archive is opened read-only: after a crawl that filled the disk, opening it for writing fails (the schema
+    check writes), and the summary is what says which runs stay incomplete."""
+    from govarchive.archive import Archive
+
+    with Archive.open_existing(db) as archive:
+        print(f"\narchive: {db}")
+        print(f"{'portal':<22} {'reason':<10} {'new':>5} {'upd':>5} {'same':>5} {'fail':>5} {'total':>6}")
+        unfinished = []
+        for slug in portals:
+            runs = archive.runs(slug, limit=1)
+            run_row = runs[0] if runs else {}
+            total = archive.count("articles", "portal = ?", [slug])
+            if run_row.get("finish_reason") != "finished":
+                unfinished.append(slug)
+            print(f"{slug:<22} {run_row.get('finish_reason') or '?':<10} {run_row.get('items_new') or 0:>5} "
+                  f"{run_row.get('items_updated') or 0:>5} {run_row.get('items_unchanged') or 0:>5} "
+                  f"{run_row.get('items_failed') or 0:>5} {total:>6}")
+        print(f"\nopen failures: {archive.count('failures')}")
+        return unfinished, archive.file_stats()
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve the replica, crawl it, summarise the archive."""
     from govarchive.archive import Archive
@@ -96,20 +122,7 @@ def run(args: argparse.Namespace) -> int:
             stats = session.run()
     finally:
         release_lock(db)
-    with Archive(db) as archive:
-        print(f"\narchive: {db}")
-        print(f"{'portal':<22} {'reason':<10} {'new':>5} {'upd':>5} {'same':>5} {'fail':>5} {'total':>6}")
-        unfinished = []
-        for slug in state.portals:
-            run_row = archive.runs(slug, limit=1)[0]
-            total = archive.count("articles", "portal = ?", [slug])
-            if run_row["finish_reason"] != "finished":
-                unfinished.append(slug)
-            print(f"{slug:<22} {run_row['finish_reason'] or '?':<10} {run_row['items_new'] or 0:>5} "
-                  f"{run_row['items_updated'] or 0:>5} {run_row['items_unchanged'] or 0:>5} "
-                  f"{run_row['items_failed'] or 0:>5} {total:>6}")
-        print(f"\nopen failures: {archive.count('failures')}")
-        files = archive.file_stats()
+    unfinished, files = summary(db, state.portals)
     records = sum(int(s.get("govarchive/warc/records", 0)) for s in (stats or {}).values())
     print(f"files: {files['files']} distinct attachment/image files ({files['bytes'] / 1e6:.1f} MB) in "
           f"{db.resolve().parent / 'files'}; {files['failed']} failed")
