@@ -216,43 +216,45 @@ def stage_costs(slug: str, db: Path, warc_dir: Path, passes: int = 3) -> Stages:
     parser = Reextractor(None).parser(slug, platform_name)  # type: ignore[arg-type]
     responses = [*listings, *(r for r, _now in articles)]
     timings: dict[str, list[float]] = {name: [] for name in ("tree", "parse", "pipelines", "store", "warc")}
+
+    def lap(name: str, started: float) -> None:
+        timings[name].append((time.process_time() - started) * 1000 / len(articles))
+
     for _ in range(passes):
-        clocks = [time.process_time()]
         _fresh(responses)  # each stage decodes and parses the bodies again, as the crawl did once
+        started = time.process_time()
         for response in responses:
             parse_html(response.text)
-        clocks.append(time.process_time())
+        lap("tree", started)
         _fresh(responses)
+        started = time.process_time()
         for response in listings:
             parser.parse_listing(response)
         items = [parser.parse_article(r, portal=slug, now=now) for r, now in articles]
-        clocks.append(time.process_time())
+        lap("parse", started)
         normalize, validate = NormalizePipeline(), ValidatePipeline()
+        started = time.process_time()
         for item in items:
             validate.process_item(normalize.process_item(item))
             item.content_hash = article_hash(item)
-        clocks.append(time.process_time())
+        lap("pipelines", started)
         scratch = Path(tempfile.mkdtemp(dir=work))  # a new archive each pass: every article is new to it
         archive = Archive(scratch / "stages.db")
-        clocks.append(time.process_time())
+        started = time.process_time()
         for item in items:  # what StorePipeline.process_item does with an article
             archive.store_article(dict(ItemAdapter(item).items()), content_hash=item.content_hash or "")
             for url in {item.url, item.source_url, item.final_url}:
                 if url:
                     archive.clear_failure(url)
         archive.commit()
-        clocks.append(time.process_time())
+        lap("store", started)
         archive.close()
         writer = WarcWriter(scratch / "warc")
-        clocks.append(time.process_time())
+        started = time.process_time()
         for exchange in exchanges:
             writer.write(exchange)
-        clocks.append(time.process_time())
+        lap("warc", started)
         writer.close()
-        spans = [clocks[1] - clocks[0], clocks[2] - clocks[1], clocks[3] - clocks[2], clocks[5] - clocks[4],
-                 clocks[7] - clocks[6]]
-        for name, span in zip(timings, spans, strict=True):
-            timings[name].append(span * 1000 / len(articles))
     return Stages(**{name: statistics.median(values) for name, values in timings.items()}, pages=pages)
 
 

@@ -72,40 +72,26 @@ def tantivy_index(path: Path, *, create: bool = False) -> tuple[Any, Any]:
     return index, schema
 
 
-def archive_rows(db: Path, chunk: int = 20_000) -> Iterator[tuple[int, str | None, tuple[str, ...]]]:
-    """``(id, published, folded column values)`` of every article of ``db``, as the archive indexes them."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    has_kind = any(col[1] == "kind" for col in conn.execute("pragma table_info(attachments)"))
-    files_only = "coalesce(kind, 'attachment') = 'attachment'" if has_kind else "1"  # as the archive's index
-    after = 0
-    while True:
-        batch = conn.execute("select id, portal, published, title, summary, body_text, tags from articles "
-                             "where id > ? order by id limit ?", [after, chunk]).fetchall()
-        if not batch:
-            break
-        texts: dict[int, list[dict[str, Any]]] = {}
-        for article_id, name, text in conn.execute(
-                "select article_id, name, text from attachments where article_id between ? and ? and "
-                f"{files_only} order by article_id, position", [batch[0][0], batch[-1][0]]):
-            texts.setdefault(article_id, []).append({"name": name, "text": text})
-        for values in batch:
-            row = dict(zip(("id", "portal", "published", "title", "summary", "body_text", "tags"), values,
-                           strict=True))
-            _exact, folded = _fts_texts(row, attachments_search_text(texts.get(row["id"], [])))
-            yield row["id"], row["published"], folded
-        after = batch[-1][0]
-    conn.close()
+def archive_rows(db: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """``(search key, folded column values)`` of every article of ``db``, as the archive indexes them."""
+    archive = Archive.open_existing(db)
+    try:
+        for batch in archive.search_text_batches():
+            for _id, key, _exact, folded in batch:
+                yield key, folded
+    finally:
+        archive.close()
 
 
-def synthetic_rows(n: int) -> Iterator[tuple[int, str | None, tuple[str, ...]]]:
+def synthetic_rows(n: int) -> Iterator[tuple[int, tuple[str, ...]]]:
     """The same for the articles ``bench_search.py`` would bulk-insert into a new archive (ids from 1)."""
     for article_id, article in enumerate(synthetic_articles(n), start=1):
         row = {**article, "id": article_id, "tags": json.dumps(article["tags"], ensure_ascii=False)}
         _exact, folded = _fts_texts(row, attachments_search_text(article["attachments"]))
-        yield article_id, article["published"], folded
+        yield search_key(article["published"], article_id), folded
 
 
-def build_tantivy(rows: Iterable[tuple[int, str | None, tuple[str, ...]]], path: Path, source: str) -> dict[str, Any]:
+def build_tantivy(rows: Iterable[tuple[int, tuple[str, ...]]], path: Path, source: str) -> dict[str, Any]:
     """Index ``rows`` into a new Tantivy index at ``path``; the build's figures (``source`` names the rows)."""
     import tantivy
 
@@ -113,8 +99,8 @@ def build_tantivy(rows: Iterable[tuple[int, str | None, tuple[str, ...]]], path:
     writer = index.writer(heap_size=500_000_000, num_threads=max(1, min(4, os.cpu_count() or 1)))
     wall, cpu = time.perf_counter(), time.process_time()
     done = 0
-    for article_id, published, folded in rows:
-        doc = tantivy.Document(key=search_key(published, article_id))
+    for key, folded in rows:
+        doc = tantivy.Document(key=key)
         for value in folded:  # one value per column: Tantivy leaves a gap between values, so no phrase spans two
             doc.add_text("folded", value)
         writer.add_document(doc)

@@ -380,6 +380,11 @@ def _fts_texts(row: dict[str, Any], attachment_text: str = "") -> tuple[tuple[st
     return (*exact, portal), (*folded, portal)
 
 
+#: ``(article id, search key, exact column values, folded column values)``: one article as the full-text indexes
+#: hold it (see :meth:`Archive.search_text_batches`).
+SearchText = tuple[int, int, tuple[str, ...], tuple[str, ...]]
+
+
 class ArchiveError(Exception):
     """The archive file is missing, unreadable or not a govarchive database."""
 
@@ -1716,6 +1721,30 @@ class Archive:
             self._reindex_attachments(article, before)
         self._touch()
 
+    def search_text_batches(self, *, after: int = 0, chunk: int = 20_000) -> Iterator[list[SearchText]]:
+        """Every article with an id above ``after``, ``chunk`` at a time in id order, as the full-text indexes hold
+        it: ``(id, search key, exact column values, folded column values)``, attachments' text included.
+        :meth:`rebuild_search_index` writes these; a benchmark can index the same text in another engine."""
+        conn = self.db.conn
+        while True:
+            batch = conn.execute("select id, portal, published, title, summary, body_text, tags from articles "
+                                 "where id > ? order by id limit ?", [after, chunk]).fetchall()
+            if not batch:
+                return
+            texts: dict[int, list[dict[str, Any]]] = {}
+            for article_id, name, text in conn.execute(
+                    "select article_id, name, text from attachments where article_id between ? and ? and "
+                    f"{self._attachment_kind_sql()} order by article_id, position", [batch[0][0], batch[-1][0]]):
+                texts.setdefault(article_id, []).append({"name": name, "text": text})
+            rows = []
+            for values in batch:
+                row = dict(zip(("id", "portal", "published", "title", "summary", "body_text", "tags"), values,
+                               strict=True))
+                exact, folded = _fts_texts(row, attachments_search_text(texts.get(row["id"], [])))
+                rows.append((row["id"], search_key(row["published"], row["id"]), exact, folded))
+            yield rows
+            after = batch[-1][0]
+
     def rebuild_search_index(self, *, optimize: bool = True, chunk: int = 5000,
                              progress: Callable[[int, int], None] | None = None) -> int:
         """Build the full-text index from ``articles``; returns the articles indexed.
@@ -1753,26 +1782,9 @@ class Archive:
         marks = ", ".join("?" * len(FTS_COLUMNS))
         if progress:
             progress(done, total)
-        while True:
-            batch = conn.execute("select id, portal, published, title, summary, body_text, tags from articles "
-                                 "where id > ? order by id limit ?", [after, chunk]).fetchall()
-            if not batch:
-                break
-            texts: dict[int, list[dict[str, Any]]] = {}
-            for article_id, name, text in conn.execute(
-                    "select article_id, name, text from attachments where article_id between ? and ? and "
-                    f"{self._attachment_kind_sql()} order by article_id, position", [batch[0][0], batch[-1][0]]):
-                texts.setdefault(article_id, []).append({"name": name, "text": text})
-            exact_rows, folded_rows = [], []
-            for values in batch:
-                row = dict(zip(("id", "portal", "published", "title", "summary", "body_text", "tags"), values,
-                               strict=True))
-                key = search_key(row["published"], row["id"])
-                exact, folded = _fts_texts(row, attachments_search_text(texts.get(row["id"], [])))
-                exact_rows.append((key, *exact))
-                folded_rows.append((key, *folded))
-            exact_rows.sort()
-            folded_rows.sort()
+        for batch in self.search_text_batches(after=after, chunk=chunk):
+            exact_rows = sorted((key, *exact) for _id, key, exact, _folded in batch)
+            folded_rows = sorted((key, *folded) for _id, key, _exact, folded in batch)
             conn.execute("begin immediate")
             try:
                 conn.executemany(f"insert into [{build_tables[1]}] (rowid, {cols}) values (?, {marks})", exact_rows)

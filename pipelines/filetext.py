@@ -268,16 +268,24 @@ def _legacy_doc(data: bytes) -> str:
         fh.write(data)
         fh.flush()
         for cmd in tools:
-            try:
-                done = subprocess.run([*cmd, fh.name], capture_output=True, timeout=TOOL_TIMEOUT, check=False)
-            except subprocess.TimeoutExpired:
-                errors.append(f"{cmd[0]}: timed out")
-                continue
-            text = done.stdout.decode("utf-8", "replace")
-            if done.returncode == 0 and text.strip():
+            text, error = _tool_output(cmd, fh.name)
+            if text is not None:
                 return text
-            errors.append(f"{cmd[0]}: {done.stderr.decode('utf-8', 'replace').strip()[:200] or 'no text'}")
+            errors.append(error)
     raise TextExtractionError("; ".join(errors))
+
+
+def _tool_output(cmd: list[str], path: str) -> tuple[str | None, str]:
+    """``(stdout, "")`` of ``cmd path`` (UTF-8) when it exits 0 with some text within :data:`TOOL_TIMEOUT`, else
+    ``(None, why)`` naming the tool."""
+    try:
+        done = subprocess.run([*cmd, path], capture_output=True, timeout=TOOL_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"{cmd[0]}: timed out"
+    text = done.stdout.decode("utf-8", "replace")
+    if done.returncode == 0 and text.strip():
+        return text, ""
+    return None, f"{cmd[0]}: {done.stderr.decode('utf-8', 'replace').strip()[:200] or 'no text'}"
 
 
 _SHEET_BREAK = "\f#sheet#\f"
@@ -296,14 +304,9 @@ def _legacy_xls(data: bytes) -> str:
     with tempfile.NamedTemporaryFile(suffix=".xls") as fh:
         fh.write(data)
         fh.flush()
-        try:
-            done = subprocess.run(["xls2csv", "-d", "utf-8", "-q", "0", "-c", "\t", "-b", _SHEET_BREAK, fh.name],
-                                  capture_output=True, timeout=TOOL_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            raise TextExtractionError("xls2csv: timed out") from None
-    text = done.stdout.decode("utf-8", "replace")
-    if done.returncode != 0 or not text.strip():
-        raise TextExtractionError(f"xls2csv: {done.stderr.decode('utf-8', 'replace').strip()[:200] or 'no text'}")
+        text, error = _tool_output(["xls2csv", "-d", "utf-8", "-q", "0", "-c", "\t", "-b", _SHEET_BREAK], fh.name)
+    if text is None:
+        raise TextExtractionError(error)
     sheets = text.split(_SHEET_BREAK)
     if not sheets[-1].strip():
         sheets.pop()  # xls2csv ends every sheet with the break
