@@ -20,6 +20,7 @@ import logging
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -249,6 +250,15 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"key": str, "value": str},
         "pk": "key",
     },
+    # One row per article (re)indexed, written in the same transaction as the article: the Tantivy search index
+    # beside the archive (govarchive/searchindex.py) applies the rows after the last `seq` it applied, so it is
+    # never behind the archive when it answers. Trimmed by that index (the newest row always stays, so `seq`
+    # never goes back).
+    "search_log": {
+        "columns": {"seq": int, "article_id": int, "token": int},  # token: random(), tells a restored log apart
+        "pk": "seq",
+        "not_null": {"article_id"},
+    },
 }
 
 INDEXES: list[tuple[str, list[str], bool]] = [
@@ -383,6 +393,28 @@ def _fts_texts(row: dict[str, Any], attachment_text: str = "") -> tuple[tuple[st
 #: ``(article id, search key, exact column values, folded column values)``: one article as the full-text indexes
 #: hold it (see :meth:`Archive.search_text_batches`).
 SearchText = tuple[int, int, tuple[str, ...], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """One article as the search indexes hold it: the full-text column values (exact and folded, the portal's
+    token last) and the fields searches filter on."""
+
+    id: int
+    key: int  # search_key()
+    portal: str
+    author: str | None
+    tags: list[str]
+    exact: tuple[str, ...]
+    folded: tuple[str, ...]
+
+
+def _json_list(value: str | None) -> list[str]:
+    try:
+        items = json.loads(value or "[]")
+    except ValueError:
+        return []
+    return [str(t) for t in items if t] if isinstance(items, list) else []
 
 
 class ArchiveError(Exception):
@@ -530,6 +562,9 @@ class Archive:
     ``Archive(path)`` creates the file and schema when missing; ``Archive.open_existing(path)`` refuses
     to create anything and raises :class:`ArchiveError` with a clear message instead (for query commands).
     """
+
+    name = "fts5"  # as a search engine (the fts_* methods): SQLite FTS5
+    counts_with_pages = False  # an exact total is a walk of its own
 
     def __init__(
         self,
@@ -691,6 +726,8 @@ class Archive:
         for name, sql in VIEWS.items():
             self.db.execute(f"create view if not exists [{name}] as {sql}")
         self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+        if self._meta_json("archive_uid") is None:
+            self._set_meta("archive_uid", uuid.uuid4().hex)
         self.db.commit()
         self._run_migrations(fresh=fresh)
         self._ensure_search_index()
@@ -1660,6 +1697,9 @@ class Archive:
         self._flush_fts()
         cols = ", ".join(FTS_COLUMNS)
         marks = ", ".join("?" * len(FTS_COLUMNS))
+        if not delete and tables == FTS_TABLES:
+            self.db.conn.execute("insert into search_log (article_id, token) values (?, random())",
+                                 [key & SEARCH_KEY_ID_MASK])
         for table, values in ((tables[1], exact), (tables[0], folded)):
             if delete:
                 sql = f"insert into [{table}] ([{table}], rowid, {cols}) values ('delete', ?, {marks})"
@@ -1724,11 +1764,27 @@ class Archive:
     def search_text_batches(self, *, after: int = 0, chunk: int = 20_000) -> Iterator[list[SearchText]]:
         """Every article with an id above ``after``, ``chunk`` at a time in id order, as the full-text indexes hold
         it: ``(id, search key, exact column values, folded column values)``, attachments' text included.
-        :meth:`rebuild_search_index` writes these; a benchmark can index the same text in another engine."""
+        :meth:`rebuild_search_index` writes these."""
+        for batch in self.search_documents(after=after, chunk=chunk):
+            yield [(d.id, d.key, d.exact, d.folded) for d in batch]
+
+    def search_documents(self, *, after: int = 0, ids: Iterable[int] | None = None,
+                         chunk: int = 20_000) -> Iterator[list[SearchDocument]]:
+        """Articles as the search indexes hold them (:class:`SearchDocument`), ``chunk`` at a time in id order:
+        every article with an id above ``after``, or only these ``ids`` (those that exist)."""
         conn = self.db.conn
+        columns = "id, portal, published, title, summary, body_text, tags, author"
+        wanted = sorted({int(i) for i in ids}) if ids is not None else None
         while True:
-            batch = conn.execute("select id, portal, published, title, summary, body_text, tags from articles "
-                                 "where id > ? order by id limit ?", [after, chunk]).fetchall()
+            if wanted is None:
+                batch = conn.execute(f"select {columns} from articles where id > ? order by id limit ?",
+                                     [after, chunk]).fetchall()
+            else:
+                part, wanted = wanted[:chunk], wanted[chunk:]
+                batch = conn.execute(f"select {columns} from articles where id in ({', '.join('?' * len(part))}) "
+                                     "order by id", part).fetchall() if part else []
+                if not batch and wanted:
+                    continue
             if not batch:
                 return
             texts: dict[int, list[dict[str, Any]]] = {}
@@ -1736,14 +1792,53 @@ class Archive:
                     "select article_id, name, text from attachments where article_id between ? and ? and "
                     f"{self._attachment_kind_sql()} order by article_id, position", [batch[0][0], batch[-1][0]]):
                 texts.setdefault(article_id, []).append({"name": name, "text": text})
-            rows = []
+            docs = []
             for values in batch:
-                row = dict(zip(("id", "portal", "published", "title", "summary", "body_text", "tags"), values,
-                               strict=True))
+                row = dict(zip(("id", "portal", "published", "title", "summary", "body_text", "tags", "author"),
+                               values, strict=True))
                 exact, folded = _fts_texts(row, attachments_search_text(texts.get(row["id"], [])))
-                rows.append((row["id"], search_key(row["published"], row["id"]), exact, folded))
-            yield rows
+                docs.append(SearchDocument(
+                    id=row["id"], key=search_key(row["published"], row["id"]), portal=row["portal"] or "",
+                    author=row["author"], tags=_json_list(row["tags"]), exact=exact, folded=folded))
+            yield docs
             after = batch[-1][0]
+
+    def search_log_position(self) -> int:
+        """The newest ``search_log`` sequence number (0 when empty or, in an archive not yet upgraded, absent)."""
+        try:
+            row = self.db.execute("select max(seq) from search_log").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0] or 0)
+
+    def search_log_changes(self, after: int, *, limit: int = 50_000) -> tuple[list[int], int]:
+        """``(article ids, last seq)`` of up to ``limit`` log rows after ``after`` (ids deduplicated, in order)."""
+        rows = self.db.execute("select seq, article_id from search_log where seq > ? order by seq limit ?",
+                               [int(after), int(limit)]).fetchall()
+        if not rows:
+            return [], int(after)
+        return list(dict.fromkeys(r[1] for r in rows)), int(rows[-1][0])
+
+    def search_log_entry(self, seq: int) -> list[int] | None:
+        """``[article id, random token]`` of log row ``seq`` (``None`` when there is no such row): which change
+        that row recorded, in this archive's history and no other's."""
+        row = self.db.execute("select article_id, token from search_log where seq = ?", [int(seq)]).fetchone()
+        return None if row is None else [int(row[0]), int(row[1] or 0)]
+
+    def trim_search_log(self, applied: int) -> None:
+        """Forget the log rows before ``applied`` (an index has applied them); no-op on a read-only archive."""
+        if self.readonly:
+            return
+        self.commit()
+        with suppress(sqlite3.OperationalError):  # busy: trimmed next time
+            self.db.execute("delete from search_log where seq < ?", [int(applied)])
+            self.db.conn.commit()
+
+    def archive_uid(self) -> str | None:
+        """A random id given to the archive file when it was made (or upgraded): tells a search index beside it
+        whether it was built from this archive or from another one at the same path."""
+        value = self._meta_json("archive_uid")
+        return value if isinstance(value, str) else None
 
     def rebuild_search_index(self, *, optimize: bool = True, chunk: int = 5000,
                              progress: Callable[[int, int], None] | None = None) -> int:
@@ -1868,6 +1963,8 @@ class Archive:
                              "values (?, ?, ?, ?, ?)",
                              [article_id, att["url"], att.get("name"), position, att.get("text")])
             self._write_citations(article_id, row)
+            if not index:
+                conn.execute("insert into search_log (article_id, token) values (?, random())", [article_id])
             if index:
                 pending.append((search_key(row.get("published"), article_id),
                                 *_fts_texts(row, attachments_search_text(attachments))))
@@ -1984,6 +2081,17 @@ class Archive:
         sql += " order by 2, 1 desc" if ranked else " order by 1 desc"
         sql += " limit ? offset ?"
         return [(int(k), v) for k, v in self._fts_execute(sql, [*params, int(limit), max(0, int(offset))])]
+
+    def fts_page(self, expression: str, *, exact: bool = False, filters: dict[str, Any] | None = None,
+                 limit: int = 20, offset: int = 0, ranked: bool = False, exclude: tuple[str, bool] | None = None,
+                 count: bool = True) -> tuple[int, list[tuple[int, float | None]]]:
+        """``(exact total, or 0 without count; page)``: :meth:`fts_count` and :meth:`fts_search` together (the
+        engine interface :mod:`govarchive.search` shares with :class:`govarchive.searchindex.TantivyIndex`)."""
+        total = self.fts_count(expression, exact=exact, filters=filters, exclude=exclude) if count else 0
+        if limit == 0 or (count and total <= offset):
+            return total, []
+        return total, self.fts_search(expression, exact=exact, filters=filters, limit=limit, offset=offset,
+                                      ranked=ranked, exclude=exclude)
 
     def fts_iter(self, expression: str, *, exact: bool = False,
                  filters: dict[str, Any] | None = None) -> Iterator[int]:
