@@ -14,13 +14,14 @@ On one archive built by ``bench_search.py`` (synthetic articles of real Vietname
   that no phrase spans two columns, a whitespace tokenizer, positions, and the search key (publication minute and
   id) as a fast field for newest-first order;
 * runs ``bench_search.py``'s query classes through both engines with the folded expression that
-  ``govarchive.search`` builds (its FTS5 syntax is Tantivy's query syntax too): FTS5 = ``Archive.fts_count`` +
-  ``Archive.fts_search`` (the exact total and a page of 20), Tantivy = one search with the exact count and a page of
-  20, newest first (search key) or by BM25;
+  ``govarchive.search`` builds (read into a Tantivy query by ``govarchive.searchindex.fts5_query``): FTS5 =
+  ``Archive.fts_count`` + ``Archive.fts_search`` (the exact total and a page of 20), Tantivy = one search with the
+  exact count and a page of 20, newest first (search key) or by BM25;
 * checks that both engines give the same total for every query.
 
 Engine time only: building the expression (the same for both), the exact-diacritics-first ordering and snippets are
-left out. Tantivy is not a dependency of govarchive; this benchmark needs ``pip install tantivy``.
+left out. This is the engine alone; ``bench_search.py --engine tantivy`` measures ``govarchive search`` with the
+Tantivy index beside the archive (govarchive/searchindex.py), which this benchmark led to.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sqlite3
 import statistics
@@ -47,6 +47,7 @@ from bench_search import machine, pct, query_sets, synthetic_articles
 
 from govarchive.archive import Archive, _fts_texts, attachments_search_text, search_key
 from govarchive.search import expressions, parse_query
+from govarchive.searchindex import fts5_query
 
 COMPARED = ("<!-- bench_search_engine:start -->", "<!-- bench_search_engine:end -->")
 ALONE = ("<!-- bench_search_engine_alone:start -->", "<!-- bench_search_engine_alone:end -->")
@@ -132,67 +133,6 @@ class TantivyVocabulary:
         return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq("folded", t)}
 
 
-_FTS5_TOKEN = re.compile(r'\s*(?:(?P<phrase>"(?:[^"]|"")*")(?P<star>\s*\*)?|(?P<op>AND|OR|NOT)\b|(?P<paren>[()]))')
-
-
-def tantivy_query(expression: str, index: Any, schema: Any) -> Any:
-    """The Tantivy query of an FTS5 expression as ``govarchive.search`` writes them: quoted phrases (a trailing
-    ``*``: prefix), parentheses, ``AND``/``OR``/``NOT`` (FTS5's precedence: NOT, then AND, then OR; two operands
-    side by side are ANDed). Tantivy's own parser reads all of it but a one-term prefix (``"cua" *``), which it
-    would take as "every document"; that one becomes a regular-expression query on the term dictionary."""
-    from tantivy import Occur, Query
-
-    tokens, pos = [], 0
-    while pos < len(expression.rstrip()):
-        match = _FTS5_TOKEN.match(expression, pos)
-        if match is None:
-            raise ValueError(f"unexpected FTS5 syntax at {expression[pos:pos + 20]!r}")
-        tokens.append(match)
-        pos = match.end()
-
-    def peek() -> str | None:
-        return (tokens[0].group("op") or tokens[0].group("paren") or "phrase") if tokens else None
-
-    def primary() -> Any:
-        token = tokens.pop(0)
-        if token.group("paren") == "(":
-            inner = disjunction()
-            tokens.pop(0)  # ")"
-            return inner
-        words = token.group("phrase")[1:-1].replace('""', '"').split()
-        if token.group("star"):
-            if len(words) == 1:
-                return Query.regex_query(schema, "folded", re.escape(words[0]) + ".*")
-            return index.parse_query('"' + " ".join(words) + '"*', ["folded"])
-        if len(words) == 1:
-            return Query.term_query(schema, "folded", words[0])
-        return Query.phrase_query(schema, "folded", words)
-
-    def negation() -> Any:
-        query = primary()
-        while peek() == "NOT":
-            tokens.pop(0)
-            query = Query.boolean_query([(Occur.Must, query), (Occur.MustNot, primary())])
-        return query
-
-    def conjunction() -> Any:
-        parts = [negation()]
-        while peek() in ("AND", "phrase", "("):
-            if peek() == "AND":
-                tokens.pop(0)
-            parts.append(negation())
-        return parts[0] if len(parts) == 1 else Query.boolean_query([(Occur.Must, q) for q in parts])
-
-    def disjunction() -> Any:
-        parts = [conjunction()]
-        while peek() == "OR":
-            tokens.pop(0)
-            parts.append(conjunction())
-        return parts[0] if len(parts) == 1 else Query.boolean_query([(Occur.Should, q) for q in parts])
-
-    return disjunction()
-
-
 def timed(fn: Any) -> tuple[float, Any]:
     """(milliseconds, result) of ``fn()``."""
     started = time.perf_counter()
@@ -226,7 +166,7 @@ def run(db: Path | None, n: int, index_dir: Path, per_class: int, reuse: bool) -
         prepared = []
         for q in queries:
             folded, _exact, _variants = expressions(vocabulary, parse_query(q))  # type: ignore[arg-type]
-            prepared.append((q, folded, tantivy_query(folded, index, schema)))
+            prepared.append((q, folded, fts5_query(folded, schema, "folded")))
         for sort in ("newest", "relevance"):
             ranked = sort == "relevance"
             fts_ms: list[float] = []

@@ -28,6 +28,7 @@ import json
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,7 +199,7 @@ def _literal(item: Item, *, exact: bool, terms: dict[str, list[str]] | None = No
     return "(" + " OR ".join(_phrase(r, prefix=False, broken=broken) for r in readings[:MAX_VARIANTS]) + ")"
 
 
-def _prefix_terms(archive: Archive, query: Query) -> dict[str, list[str]]:
+def _prefix_terms(archive: Any, query: Query) -> dict[str, list[str]]:
     """Indexed terms of each one-syllable prefix longer than the index keeps (``thuc*`` -> ``thuc``, ``thucs``...)."""
     out: dict[str, list[str]] = {}
     for item in query.items:
@@ -210,7 +211,7 @@ def _prefix_terms(archive: Archive, query: Query) -> dict[str, list[str]]:
     return out
 
 
-def _joined_variants(archive: Archive, query: Query) -> dict[str, list[list[str]]]:
+def _joined_variants(archive: Any, query: Query) -> dict[str, list[list[str]]]:
     """Readings of tokens typed without spaces (``danang`` -> ``da nang``) whose syllable pairs the index holds."""
     out: dict[str, list[list[str]]] = {}
     for item in query.items:
@@ -347,6 +348,8 @@ class SearchResult:
     offset: int = 0
     limit: int = DEFAULT_LIMIT
     elapsed_s: float = 0.0
+    engine: str = "fts5"  # which engine answered: "tantivy" or "fts5"
+    engine_note: str = ""  # why FTS5 answered when the Tantivy index could not
 
     @property
     def more(self) -> bool:
@@ -370,28 +373,70 @@ class SearchResult:
         return f"{shown}, {order}, {self.elapsed_s * 1000:.0f} ms"
 
 
+ENGINES = ("auto", "tantivy", "fts5")
+
+
 def search(archive: Archive, raw: str, *, filters: dict[str, Any] | None = None, limit: int = DEFAULT_LIMIT,
            offset: int = 0, sort: str = "newest", mark: tuple[str, str] = ("[", "]"),
-           snippet_width: int = 200) -> SearchResult:
+           snippet_width: int = 200, engine: str = "auto",
+           progress: Callable[[int, int], None] | None = None) -> SearchResult:
     """Search the archive. Never raises on odd input (an unusable query gives no hits); SQLite errors of any other
-    kind propagate (they are faults, not queries)."""
+    kind propagate (they are faults, not queries).
+
+    ``engine``: ``auto`` searches the Tantivy index beside the archive (:mod:`govarchive.searchindex`; built on
+    first use for archives of up to 50,000 articles) and falls back to SQLite FTS5 when it cannot answer, saying
+    why in ``engine_note``; ``tantivy`` raises :class:`~govarchive.searchindex.SearchIndexUnavailable` instead;
+    ``fts5`` uses FTS5 only. Both engines give the same matches, totals and newest-first pages. ``progress(done,
+    total)`` follows a long build or catch-up of the Tantivy index.
+    """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     query = parse_query(raw)
-    result = _search(archive, query, filters, max(1, int(limit)), max(0, int(offset)), sort, mark, snippet_width)
+    backend, note = search_engine(archive, engine, progress=progress) if not query.empty else (archive, "")
+    args = (query, filters, max(1, int(limit)), max(0, int(offset)), sort, mark, snippet_width)
+    try:
+        result = _search(archive, backend, *args)
+    except BaseException as exc:
+        # a Tantivy index that opened but fails while searching (damaged files; pyo3 raises Rust panics as a
+        # BaseException): FTS5 answers, and says why
+        panic = type(exc).__name__ == "PanicException"  # pyo3's, not importable by name
+        if backend is archive or engine == "tantivy" or not (isinstance(exc, Exception) or panic):
+            raise
+        backend, note = archive, f"searched with SQLite FTS5: the Tantivy index failed ({type(exc).__name__}: {exc})"
+        result = _search(archive, backend, *args)
+    result.engine, result.engine_note = backend.name, note
     result.elapsed_s = time.perf_counter() - started
     return result
 
 
-def expressions(archive: Archive, query: Query) -> tuple[str, str | None, dict[str, list[list[str]]]]:
-    """``(folded expression, exact expression or None, joined-word readings)`` of a parsed query.
+def search_engine(archive: Archive, choice: str = "auto", *,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[Any, str]:
+    """``(engine, note)``: the engine that answers ``choice`` (see :func:`search`) and, when ``auto`` had to fall
+    back to FTS5, why."""
+    if choice == "fts5":
+        return archive, ""
+    from govarchive.searchindex import SearchIndexUnavailable, TantivyIndex
+
+    try:
+        return TantivyIndex.open(archive, progress=progress), ""
+    except SearchIndexUnavailable as exc:
+        if choice == "tantivy":
+            raise
+        return archive, f"searched with SQLite FTS5: {exc}"
+
+
+def expressions(engine: Any, query: Query) -> tuple[str, str | None, dict[str, list[list[str]]]]:
+    """``(folded expression, exact expression or None, joined-word readings)`` of a parsed query; ``engine`` (an
+    :class:`Archive` or a :class:`~govarchive.searchindex.TantivyIndex`) answers the vocabulary lookups.
 
     The exact expression holds the positive items only: exclusions are applied through the folded index (see
     :func:`_exclusions`), so that every exact match is also a folded match.
     """
-    variants = _joined_variants(archive, query)
-    folded = query.expression(terms=_prefix_terms(archive, query), variants=variants)
+    variants = _joined_variants(engine, query)
+    folded = query.expression(terms=_prefix_terms(engine, query), variants=variants)
     exact = query.expression(exact=True, negations=False) if query.exact_ranking else None
     return folded, exact, variants
 
@@ -402,38 +447,43 @@ def _exclusions(query: Query, variants: dict[str, list[list[str]]]) -> tuple[str
     return (" OR ".join(negated), False) if negated else None
 
 
-def _search(archive: Archive, query: Query, filters: dict[str, Any] | None, limit: int, offset: int, sort: str,
-            mark: tuple[str, str], snippet_width: int) -> SearchResult:
+def _search(archive: Archive, engine: Any, query: Query, filters: dict[str, Any] | None, limit: int, offset: int,
+            sort: str, mark: tuple[str, str], snippet_width: int) -> SearchResult:
     result = SearchResult(query=query, sort=sort, hits=[], offset=offset, limit=limit)
     if query.empty:
         return result
-    folded_expr, exact_expr, variants = expressions(archive, query)
-    result.total = archive.fts_count(folded_expr, filters=filters)
-    if not result.total:
-        return result
+    folded_expr, exact_expr, variants = expressions(engine, query)
     ranked = sort == "relevance"
     page: list[tuple[int, Any]] = []
     exact_keys: set[int] = set()
     if exact_expr:
-        # exact-diacritic matches first (newest first or by relevance), then the rest of the folded matches. The
-        # exact matches are counted only when the page needs their number: a full page of them does not (a count
-        # of a word found in most of a million articles costs as much as the rest of the search).
+        result.total = engine.fts_count(folded_expr, filters=filters)
+        if not result.total:
+            return result
+        # exact-diacritic matches first (newest first or by relevance), then the rest of the folded matches. With
+        # FTS5 the exact matches are counted only when the page needs their number: a full page of them does not
+        # (a count of a word found in most of a million articles costs as much as the rest of the search).
         excluded = _exclusions(query, variants)
-        page = archive.fts_search(exact_expr, exact=True, filters=filters, limit=limit, offset=offset, ranked=ranked,
-                                  exclude=excluded)
+        counted = engine.counts_with_pages
+        exact_total, page = engine.fts_page(exact_expr, exact=True, filters=filters, limit=limit, offset=offset,
+                                            ranked=ranked, exclude=excluded, count=counted)
         exact_keys = {k for k, _ in page}
-        if page and len(page) < limit:
+        if counted:
+            result.exact_total = exact_total
+        elif page and len(page) < limit:
             result.exact_total = offset + len(page)
         elif not page:
-            result.exact_total = archive.fts_count(exact_expr, exact=True, filters=filters, exclude=excluded)
+            result.exact_total = engine.fts_count(exact_expr, exact=True, filters=filters, exclude=excluded)
         else:
             result.exact_total = None  # a full page of exact matches: not counted
         if len(page) < limit and (result.exact_total or 0) < result.total:
-            page += archive.fts_search(folded_expr, filters=filters, limit=limit - len(page),
-                                       offset=max(0, offset - (result.exact_total or 0)), ranked=ranked,
-                                       exclude=(exact_expr, True) if result.exact_total else None)
+            page += engine.fts_search(folded_expr, filters=filters, limit=limit - len(page),
+                                      offset=max(0, offset - (result.exact_total or 0)), ranked=ranked,
+                                      exclude=(exact_expr, True) if result.exact_total else None)
     else:
-        page = archive.fts_search(folded_expr, filters=filters, limit=limit, offset=offset, ranked=ranked)
+        result.total, page = engine.fts_page(folded_expr, filters=filters, limit=limit, offset=offset, ranked=ranked)
+        if not result.total:
+            return result
     rows = archive.articles_by_ids(k & SEARCH_KEY_ID_MASK for k, _ in page)
     attachments = archive.search_attachments(k & SEARCH_KEY_ID_MASK for k, _ in page)
     pattern = query.highlight_pattern(variants)

@@ -22,7 +22,7 @@ QUERY_HELP = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from govarchive.commands._query import add_query_parser
-    from govarchive.search import DEFAULT_LIMIT, SORTS, add_filter_arguments
+    from govarchive.search import DEFAULT_LIMIT, ENGINES, SORTS, add_filter_arguments
 
     parser = add_query_parser(subparsers, "search", help="full-text search of the archive",
                               description="Search titles, summaries, bodies, tags and attachment texts. " + QUERY_HELP)
@@ -33,13 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sort", choices=SORTS, default="newest", help="newest first (default) or by relevance")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
                         help="table (default), json (an object with the totals and the hits) or csv")
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="auto (default): the Tantivy index beside the archive (<db>.search/, kept in step "
+                             "before each search), or SQLite FTS5 when it cannot answer (the reason is printed); "
+                             "tantivy: fail instead; fts5: SQLite FTS5 only. Both give the same matches")
     add_db_argument(parser)
     parser.set_defaults(func=run, reads_archive=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from govarchive.commands._query import check_portals, open_searchable
+    from govarchive.commands._query import _progress, check_portals, open_searchable
     from govarchive.search import filters_from_args, search
+    from govarchive.searchindex import SearchIndexUnavailable
 
     if not 1 <= args.limit <= MAX_LIMIT or args.offset < 0:
         print(f"govarchive search: error: --limit must be between 1 and {MAX_LIMIT:,} and --offset at least 0 "
@@ -54,14 +59,23 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return 2
-        result = search(archive, raw, filters=filters_from_args(args), limit=args.limit, offset=args.offset,
-                         sort=args.sort, mark=(BOLD, RESET) if tty else ("[", "]"))
+        try:
+            with _progress(False) as progress:
+                result = search(archive, raw, filters=filters_from_args(args), limit=args.limit,
+                                offset=args.offset, sort=args.sort, mark=(BOLD, RESET) if tty else ("[", "]"),
+                                engine=args.engine, progress=progress)
+        except SearchIndexUnavailable as exc:  # --engine tantivy
+            print(f"govarchive search: {exc}", file=sys.stderr)
+            return 1
+    if result.engine_note:
+        print(result.engine_note, file=sys.stderr)
     out = sys.stdout
     searched = result.query.describe()
     if args.format == "json":
         json.dump({"query": raw, "interpreted_as": searched, "sort": args.sort, "total": result.total,
                    "exact_total": result.exact_total, "offset": result.offset, "limit": result.limit,
-                   "elapsed_ms": round(result.elapsed_s * 1000, 1), "hits": [h.as_dict() for h in result.hits]},
+                   "elapsed_ms": round(result.elapsed_s * 1000, 1), "engine": result.engine,
+                   "hits": [h.as_dict() for h in result.hits]},
                   out, ensure_ascii=False, indent=2)
         out.write("\n")
         return 0

@@ -214,6 +214,7 @@ async def search_page(request, datasette):
         "q": q, "portal": portal, "portals": portals, "since": since, "until": until, "sort": sort, "page": page,
         "errors": errors, "result": result, "hits": hits, "database": db.name,
         "summary": result.summary() if result is not None else "",
+        "engine_note": result.engine_note if result is not None else "",
         "interpreted": result.query.describe() if result is not None and not result.query.empty else "",
         "prev_url": link(page=page - 1) if result is not None and page > 1 else None,
         "next_url": link(page=page + 1) if result is not None and result.more else None,
