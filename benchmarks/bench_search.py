@@ -23,6 +23,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -37,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 from _report import PERFORMANCE_DOC, command_line, replace_section  # noqa: E402
 
 from govarchive.archive import FTS_FOLDED, SEARCH_INDEX_FORMAT, Archive, fold_text  # noqa: E402
-from govarchive.search import parse_query, search  # noqa: E402
+from govarchive.search import SearchResult, parse_query  # noqa: E402
+from govarchive.search import search as govarchive_search  # noqa: E402
+from govarchive.searchindex import TantivyIndex, index_dir  # noqa: E402
 
 # Real Vietnamese words of government news, roughly by frequency (most frequent first), comma-separated.
 WORDS = [w.strip() for w in """
@@ -155,9 +158,12 @@ def index_bytes(path: Path) -> tuple[int, int]:
     return int(fts), path.stat().st_size
 
 
-def build(path: Path, n: int) -> dict:
+def build(path: Path, n: int, engine: str = "fts5") -> dict:
+    """Bulk-insert ``n`` synthetic articles into a new archive at ``path``, then build the index ``engine``
+    searches: the FTS5 tables in the archive, or the Tantivy index beside it (and no FTS5 index)."""
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         p.unlink(missing_ok=True)
+    shutil.rmtree(index_dir(path), ignore_errors=True)
     archive = Archive(path)
     t0 = time.perf_counter()
     archive.bulk_insert_articles(synthetic_articles(n), index=False, chunk=20_000)
@@ -169,12 +175,18 @@ def build(path: Path, n: int) -> dict:
             last[0] = time.perf_counter()
             print(f"  indexed {done:,}/{total:,}", flush=True)
 
-    archive.rebuild_search_index(optimize=True, chunk=20_000, progress=progress)
+    if engine == "tantivy":
+        archive.commit()
+        TantivyIndex.build(archive, progress=progress)
+    else:
+        archive.rebuild_search_index(optimize=True, chunk=20_000, progress=progress)
     t2 = time.perf_counter()
     archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     archive.close()
     fts, total = index_bytes(path)
+    tantivy = sum(f.stat().st_size for f in index_dir(path).iterdir()) if engine == "tantivy" else 0
     return {"articles": n, "insert_s": t1 - t0, "index_s": t2 - t1, "fts_bytes": fts, "file_bytes": total,
+            "tantivy_bytes": tantivy, "engine": engine,
             "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
             "command": command_line(), "search_index_format": SEARCH_INDEX_FORMAT}
 
@@ -248,15 +260,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse an archive built earlier by this benchmark (same size and index format)")
     parser.add_argument("--baseline-queries", type=int, default=10, help="baseline queries per class")
+    parser.add_argument("--engine", choices=("fts5", "tantivy"), default="fts5",
+                        help="the search engine measured: SQLite FTS5 in the archive (default), or the Tantivy index "
+                             "beside it (govarchive/searchindex.py; the archive then gets no FTS5 index)")
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
     args = parser.parse_args(argv)
     argv_text = command_line(None if argv is None else [sys.argv[0], *argv])
-    path = args.db or Path(f"/tmp/govarchive-bench/search-{args.articles}.db")
+    engine = args.engine
+    suffix = "-tantivy" if engine == "tantivy" else ""
+    path = args.db or Path(f"/tmp/govarchive-bench/search-{args.articles}{suffix}.db")
     path.parent.mkdir(parents=True, exist_ok=True)
     sidecar = Path(f"{path}.build.json")
     info = json.loads(sidecar.read_text()) if sidecar.exists() else None
     reusable = (args.reuse and path.exists() and isinstance(info, dict) and info.get("articles") == args.articles
-                and info.get("search_index_format") == SEARCH_INDEX_FORMAT)
+                and info.get("search_index_format") == SEARCH_INDEX_FORMAT and info.get("engine", "fts5") == engine)
     if reusable:
         print(f"reusing {path} (built {info['built_at']} by commit {info['commit']})", flush=True)
         build_note = (f"This run reused the archive built on {info['built_at']} at commit {info['commit']} by "
@@ -270,15 +287,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.reuse:
             print(f"no reusable archive at {path} for {args.articles:,} articles: building it", flush=True)
         print(f"building {args.articles:,} articles in {path} …", flush=True)
-        info = build(path, args.articles)
+        info = build(path, args.articles, engine)
         sidecar.write_text(json.dumps(info, indent=2))
         build_note = f"The archive was built by this run (commit {info['commit']})."
         print(f"  insert {info['insert_s']:.0f}s, index {info['index_s']:.0f}s", flush=True)
     archive = Archive.open_existing(path)
     n = archive.count("articles")
+    if engine == "tantivy":
+        TantivyIndex.open(archive, build=False)  # raises when the index is not this archive's, complete and current
     per_class = max(20, args.queries)
     sets = query_sets(n, per_class)
     results = []
+
+    def search(archive: Archive, raw: str, **kwargs: object) -> SearchResult:
+        result = govarchive_search(archive, raw, engine=engine, **kwargs)  # type: ignore[arg-type]
+        assert result.engine == engine, result.engine_note
+        return result
+
     for cls, queries in sets.items():
         search(archive, queries[0])  # warm the page cache for this class
         row: dict = {"class": cls, "n": len(queries), "example": queries[0]}
@@ -293,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 assert len(result.hits) == min(20, result.total), (q, sort)  # a full page whenever there are matches
             row[sort] = (pct(ms, 0.5), pct(ms, 0.95), max(ms))
         row["matches"] = (min(totals), pct(totals, 0.5), max(totals))
-        base = [b for b in (syllable_phrase_baseline(archive, q) for q in queries[:args.baseline_queries]) if b]
+        base = [b for b in (syllable_phrase_baseline(archive, q) for q in queries[:args.baseline_queries]) if b] \
+            if engine == "fts5" else []
         row["baseline"] = (pct([b[0] for b in base], 0.5), pct([b[0] for b in base], 0.95)) if base else None
         results.append(row)
         nw, rl = row["newest"], row["relevance"]
@@ -313,39 +339,69 @@ def main(argv: list[str] | None = None) -> int:
     archive.close()
     baseline_per_class = min(args.baseline_queries, per_class)  # queries[:args.baseline_queries] above
     report = render(argv_text, info, build_note, n, results, probe, result.total, reachable, filt_ms,
-                    baseline_per_class)
+                    baseline_per_class, engine)
     print(report)
     if args.write:
-        replace_section(report, "<!-- bench_search:start -->", "<!-- bench_search:end -->")
+        replace_section(report, *MARKERS[engine])
         print(f"updated {PERFORMANCE_DOC}")
     return 0
 
 
+MARKERS = {
+    "fts5": ("<!-- bench_search:start -->", "<!-- bench_search:end -->"),
+    "tantivy": ("<!-- bench_search_tantivy:start -->", "<!-- bench_search_tantivy:end -->"),
+}
+
+
 def render(argv_text: str, info: dict, build_note: str, n: int, results: list[dict], probe: str, probe_total: int,
-           reachable: bool, filt_ms: list[float], baseline_per_class: int) -> str:
+           reachable: bool, filt_ms: list[float], baseline_per_class: int, engine: str = "fts5") -> str:
     m = machine()
     fts, size = info["fts_bytes"], info["file_bytes"]
+    tantivy = engine == "tantivy"
+    if tantivy:
+        from importlib.metadata import version
+
+        title = "## Search through the Tantivy index (`benchmarks/bench_search.py --engine tantivy`)"
+        versions = f"tantivy-py {version('tantivy')}"
+        index_text = (f"File size {size / 1e9:.2f} GB (no FTS5 index: the archive was never opened for writing "
+                      f"after the insert). The Tantivy index beside it (`<db>.search/`: folded and exact text with "
+                      f"positions, folded titles, portal, author, tags, search key) takes "
+                      f"{info['tantivy_bytes'] / 1e9:.2f} GB ({info['tantivy_bytes'] / max(n, 1) / 1024:.1f} KB per "
+                      "article).")
+        build_text = (f"Build: bulk insert {info['insert_s']:.0f} s ({n / info['insert_s']:,.0f} articles/s), "
+                      f"Tantivy index (`TantivyIndex.build`) {info['index_s']:.0f} s ({n / info['index_s']:,.0f} "
+                      "articles/s). ")
+        engine_text = ("Engine: the Tantivy index, checked current before the run (`TantivyIndex.open(build=False)`) "
+                       "and asserted to have answered every query. Relevance is Tantivy's BM25 over every match, "
+                       "title matches boosted.")
+    else:
+        title = "## Full-text search (`benchmarks/bench_search.py`)"
+        versions = f"SQLite {m['sqlite']}, sqlite-utils {m['sqlite_utils']}"
+        index_text = (f"File size {size / 1e9:.2f} GB, of which the two full-text indexes (syllables + syllable "
+                      f"pairs, folded and exact) take {fts / 1e9:.2f} GB ({fts / max(n, 1) / 1024:.1f} KB per "
+                      "article).")
+        build_text = (f"Build: bulk insert {info['insert_s']:.0f} s ({n / info['insert_s']:,.0f} articles/s), "
+                      f"full-text index in one go {info['index_s']:.0f} s ({n / info['index_s']:,.0f} articles/s, "
+                      "resumable chunks + optimize). ")
+        engine_text = (f"Relevance is bm25 over every match. Baseline (same run, same archive, up to "
+                       f"{baseline_per_class} queries per class): exact count + newest page of the same words as "
+                       "phrases of single syllables, i.e. without the pair terms.")
     lines = [
-        "<!-- bench_search:start -->",
-        "## Full-text search (`benchmarks/bench_search.py`)",
+        MARKERS[engine][0],
+        title,
         "",
         f"Command: `{argv_text}`  ",
-        f"Machine: {m['cpu']}, nproc {m['nproc']}, Linux {m['kernel']}; Python {m['python']}, SQLite {m['sqlite']}, "
-        f"sqlite-utils {m['sqlite_utils']}; run {m['date']}, load average {m['load']} at the end.",
+        f"Machine: {m['cpu']}, nproc {m['nproc']}, Linux {m['kernel']}; Python {m['python']}, {versions}; run "
+        f"{m['date']}, load average {m['load']} at the end.",
         "",
         f"Synthetic archive: {n:,} articles written in real Vietnamese words (Zipf-distributed, bodies 40–2,500 "
         f"syllables), 10% with an attachment's text; search index format {info['search_index_format']}. "
-        f"File size {size / 1e9:.2f} GB, of which the two full-text indexes (syllables + syllable pairs, folded "
-        f"and exact) take {fts / 1e9:.2f} GB ({fts / max(n, 1) / 1024:.1f} KB per article).",
-        f"Build: bulk insert {info['insert_s']:.0f} s ({n / info['insert_s']:,.0f} articles/s), full-text index in "
-        f"one go {info['index_s']:.0f} s ({n / info['index_s']:,.0f} articles/s, resumable chunks + optimize). "
-        + build_note,
+        + index_text,
+        build_text + build_note,
         "",
         f"Latency in ms through `govarchive.search.search` (exact total, exact-diacritics first, a page of 20 with "
         f"snippets), {results[0]['n']} queries per class, half typed without diacritics where the class allows. "
-        f"Relevance is bm25 over every match. Baseline (same run, same archive, up to {baseline_per_class} queries "
-        "per class): exact "
-        "count + newest page of the same words as phrases of single syllables, i.e. without the pair terms.",
+        + engine_text,
         "",
         "| query class | example | matches (median) | newest p50 | p95 | max | relevance p50 | p95 | max "
         "| baseline p50 | p95 |",
@@ -380,7 +436,7 @@ def render(argv_text: str, info: dict, build_note: str, n: int, results: list[di
             "Pair terms against the syllable-phrase baseline (median newest-first latency, baseline / search, which "
             "also builds snippets): " + ", ".join(f"{r['class']} {x:.1f}×" for r, x in zip(with_base, ratios,
                                                                                              strict=True)) + ".")
-    lines.append("<!-- bench_search:end -->")
+    lines.append(MARKERS[engine][1])
     return "\n".join(lines)
 
 

@@ -25,12 +25,14 @@ No SQL here: the archive module reads the articles and the log.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,12 @@ class TantivyIndex:
         path = index_dir(db)
         if path.exists() and not path.is_dir():
             raise SearchIndexUnavailable(f"{path} is in the way of the Tantivy index: it is not a directory")
+        with _locked(path):
+            cls._build(archive, path, uid, progress)
+        return cls._checked(archive, path)
+
+    @staticmethod
+    def _build(archive: Archive, path: Path, uid: str, progress: Callable[[int, int], None] | None) -> None:
         work = path.with_name(f"{path.name}.build-{os.getpid()}")
         shutil.rmtree(work, ignore_errors=True)
         try:
@@ -227,7 +235,6 @@ class TantivyIndex:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return cls._checked(archive, path)
 
     def catch_up(self, state: dict[str, Any] | None = None, *,
                  progress: Callable[[int, int], None] | None = None) -> int:
@@ -238,9 +245,20 @@ class TantivyIndex:
         if int(state.get("applied") or 0) >= position:
             self.index.reload()
             return 0
+        with _locked(self.path):
+            return self._catch_up(progress)
+
+    def _catch_up(self, progress: Callable[[int, int], None] | None) -> int:
+        # another process may have caught up, or rebuilt the index, while we waited for the lock
+        state = _read_state(self.path) or {}
+        try:
+            self.index = _open(self.path)
+        except (ValueError, OSError) as exc:
+            raise SearchIndexUnavailable(f"the Tantivy index cannot be opened ({exc})") from exc
+        self.schema, self._searcher = self.index.schema, None
+        position = self.archive.search_log_position()
         writer = self._writer()
         try:
-            state = _read_state(self.path) or state  # another process may have caught up while we waited
             applied = start = int(state.get("applied") or 0)
             updated = 0
             while True:
@@ -449,6 +467,29 @@ def fts5_query(expression: str, schema: Any, field: str, *, positive_only: bool 
     if not tokens:
         return None if positive_only else Query.empty_query()
     return disjunction()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold ``<index>.lock``: one process at a time builds or updates the index (Tantivy's own writer lock would not
+    cover the swap of a rebuilt directory, nor the state file)."""
+    try:
+        fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise SearchIndexUnavailable(f"the Tantivy index cannot be updated here ({exc.strerror})") from exc
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SearchIndexBusy("the Tantivy index is being updated by another process") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _read_state(path: Path) -> dict[str, Any] | None:
