@@ -43,6 +43,7 @@ lint: $(STAMP)
 bench: $(STAMP) ## run the benchmarks and write docs/performance.md (and docs/reliability.md's figures)
 	$(BIN)/python benchmarks/bench_dates.py --write
 	$(BIN)/python benchmarks/bench_search.py --write
+	$(BIN)/python benchmarks/bench_search.py --engine tantivy --write
 	$(BIN)/python benchmarks/bench_search_engine.py --write
 	$(BIN)/python benchmarks/bench_reextract.py --write
 	$(BIN)/python benchmarks/bench_cluster.py --write
