@@ -371,7 +371,7 @@ class TantivyIndex:
         return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq("folded", t)}
 
     def _filters(self, filters: dict[str, Any] | None) -> list[Any]:
-        from tantivy import FieldType, Occur, Query
+        from tantivy import FieldType, Query
 
         filters = filters or {}
         out = []
@@ -390,7 +390,6 @@ class TantivyIndex:
         for tag in [tags] if isinstance(tags, str) else list(tags or []):
             wanted = fold_text(tag).strip()
             out.append(Query.term_query(self.schema, "tag", wanted) if wanted else Query.empty_query())
-        del Occur
         return out
 
 
