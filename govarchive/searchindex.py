@@ -10,7 +10,10 @@ give the same matches.
 
 * **Same text, same tokens.** Documents hold the very column values of the archive's FTS5 tables
   (``Archive.search_documents``: syllables then syllable pairs, one value per column so that no phrase spans two
-  columns), split on whitespace only; the folded title again in its own field, so title matches rank first.
+  columns), split on whitespace only; the folded title again in its own field, so title matches rank first. Each
+  text field comes as two: its syllables (``folded``) and its syllable pairs (``folded_pairs``), so that listing the
+  syllables that start with a prefix (``hoac*``) does not walk the thousands of pairs that start with them too. A
+  query phrase is all syllables or all pairs, and goes to the field that holds its kind.
 * **Never behind the archive.** The archive writes a ``search_log`` row in the same transaction as each article it
   (re)indexes; this index records the last row it applied, and :meth:`TantivyIndex.catch_up` applies the newer
   ones before every search (delete the article's document, add it as it is now: applying a row twice is
@@ -39,8 +42,10 @@ from typing import Any
 from govarchive import searchtext
 from govarchive.archive import SEARCH_INDEX_FORMAT, Archive, SearchDocument, fold_text, search_key_bounds
 
+TEXT_FIELDS = ("folded", "exact", "title")
+PAIRS = "_pairs"  # the field of a text field's syllable pairs: folded_pairs, exact_pairs, title_pairs
 SUFFIX = ".search"  # <archive>.search/ holds the index
-FORMAT = 1  # bump when what the index holds changes: an index of another format is rebuilt
+FORMAT = 2  # bump when what the index holds changes: an index of another format is rebuilt
 STATE_FILE = "govarchive.json"
 TOKENIZER = "govarchive_ws"  # the text is tokenized by govarchive.searchtext already: split on whitespace only
 AUTO_BUILD_MAX = 50_000  # a search builds a missing index by itself for archives up to this many articles
@@ -86,8 +91,9 @@ def _schema() -> Any:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", stored=False, indexed=True)
     builder.add_integer_field("key", stored=True, indexed=True, fast=True)
-    for name in ("folded", "exact", "title"):
-        builder.add_text_field(name, stored=False, tokenizer_name=TOKENIZER, index_option="position")
+    for name in TEXT_FIELDS:
+        for field in (name, name + PAIRS):
+            builder.add_text_field(field, stored=False, tokenizer_name=TOKENIZER, index_option="position")
     for name in ("portal", "author", "tag"):
         builder.add_text_field(name, stored=False, tokenizer_name="raw", index_option="basic")
     return builder.build()
@@ -107,11 +113,14 @@ def _document(doc: SearchDocument) -> Any:
     out = tantivy.Document(id=doc.id, key=doc.key, portal=doc.portal)
     # one value per column (the portal's token, last, is a field of its own): Tantivy leaves a position gap
     # between values, so no phrase spans two columns, as in FTS5
-    for value in doc.folded[:-1]:
-        out.add_text("folded", value)
-    for value in doc.exact[:-1]:
-        out.add_text("exact", value)
-    out.add_text("title", doc.folded[0])
+    for field, values in (("folded", doc.folded[:-1]), ("exact", doc.exact[:-1]), ("title", doc.folded[:1])):
+        for value in values:
+            # searchtext.index_text: the syllables, a line break, the pairs
+            syllables, _, pairs = value.partition("\n")
+            if syllables:
+                out.add_text(field, syllables)
+            if pairs:
+                out.add_text(field + PAIRS, pairs)
     if doc.author:
         out.add_text("author", fold_text(doc.author))
     for tag in doc.tags:
@@ -361,14 +370,13 @@ class TantivyIndex:
         more than ``limit`` (see :meth:`Archive.fts_prefix_terms`)."""
         if not prefix:
             return None
-        pairs = searchtext.PAIR_JOIN in prefix
-        terms = sorted(term for term, _n in self.searcher.terms_with_prefix("folded", prefix)
-                       if pairs or searchtext.PAIR_JOIN not in term)
+        field = "folded" + PAIRS if searchtext.PAIR_JOIN in prefix else "folded"
+        terms = sorted(term for term, _n in self.searcher.terms_with_prefix(field, prefix))
         return terms if len(terms) <= limit else None
 
     def fts_terms_present(self, terms: Iterable[str]) -> set[str]:
         """Which of these terms the folded field holds."""
-        return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq("folded", t)}
+        return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq(_field("folded", [t]), t)}
 
     def _filters(self, filters: dict[str, Any] | None) -> list[Any]:
         from tantivy import FieldType, Query
@@ -431,13 +439,14 @@ def fts5_query(expression: str, schema: Any, field: str, *, positive_only: bool 
         words = token.group("phrase")[1:-1].replace('""', '"').split()
         if not words:
             return Query.empty_query()
+        name = _field(field, words)
         if token.group("star"):
             if len(words) == 1:
-                return Query.regex_query(schema, field, _regex_literal(words[0]) + ".*")
-            return Query.phrase_prefix_query(schema, field, words)
+                return Query.regex_query(schema, name, _regex_literal(words[0]) + ".*")
+            return Query.phrase_prefix_query(schema, name, words)
         if len(words) == 1:
-            return Query.term_query(schema, field, words[0])
-        return Query.phrase_query(schema, field, words)
+            return Query.term_query(schema, name, words[0])
+        return Query.phrase_query(schema, name, words)
 
     def negation() -> Any:
         query = primary()
@@ -489,6 +498,14 @@ def _locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _field(field: str, words: list[str]) -> str:
+    """The field holding these query words: the pairs field when they are syllable pairs (``da_nang``, or the
+    ``_`` that breaks a chain of pairs), else the syllables field. A prefix of one syllable (``cua*``) goes to the
+    syllables: every article with a pair starting ``cua`` has a syllable starting ``cua``, so the matches are the
+    same as FTS5's, where syllables and pairs share one column."""
+    return field + PAIRS if any(searchtext.PAIR_JOIN in w for w in words) else field
 
 
 def _read_state(path: Path) -> dict[str, Any] | None:
