@@ -160,8 +160,8 @@ class TantivyIndex:
         except SearchIndexUnavailable as exc:
             articles = archive.count("articles")
             if build is False or (build is None and articles > AUTO_BUILD_MAX):
-                raise SearchIndexUnavailable(
-                    f"{exc}; build it with `govarchive index --db {db}` (about 1.3 ms per article)") from exc
+                raise SearchIndexUnavailable(f"{exc}; build it with `govarchive index --db {db}` (about 25 minutes "
+                                             "per million articles)") from exc
             return cls.build(archive, progress=progress)
 
     @classmethod
