@@ -35,7 +35,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +215,7 @@ class TantivyIndex:
     def _build(archive: Archive, path: Path, uid: str, progress: Callable[[int, int], None] | None) -> None:
         work = path.with_name(f"{path.name}.build-{os.getpid()}")
         shutil.rmtree(work, ignore_errors=True)
+        writer = None
         try:
             # the log position first: every article read below is at least as new as it, and any later change
             # has a later log row
@@ -231,6 +232,7 @@ class TantivyIndex:
                     progress(done, total)
             writer.commit()
             writer.wait_merging_threads()
+            writer = None
             _write_state(work, {"format": FORMAT, "search_index_format": SEARCH_INDEX_FORMAT, "archive_uid": uid,
                                 "applied": applied, "applied_entry": archive.search_log_entry(applied)})
             old = path.with_name(f"{path.name}.old-{os.getpid()}")
@@ -238,11 +240,15 @@ class TantivyIndex:
                 path.rename(old)
             work.rename(path)
             shutil.rmtree(old, ignore_errors=True)
-        except (ValueError, OSError) as exc:
+        except BaseException as exc:
+            if writer is not None:
+                # stop the indexing threads first: they would go on writing files into the directory removed below
+                with suppress(Exception):
+                    writer.rollback()
+                del writer
             shutil.rmtree(work, ignore_errors=True)
-            raise SearchIndexUnavailable(f"the Tantivy index could not be built in {path} ({exc})") from exc
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
+            if isinstance(exc, ValueError | OSError):
+                raise SearchIndexUnavailable(f"the Tantivy index could not be built in {path} ({exc})") from exc
             raise
 
     def catch_up(self, state: dict[str, Any] | None = None, *,

@@ -280,3 +280,19 @@ def test_a_long_catch_up_reports_progress(archive: Archive, monkeypatch: pytest.
     seen: list[tuple[int, int]] = []
     result = search(archive, "Đà Nẵng", progress=lambda done, total: seen.append((done, total)))
     assert result.total == 17 and seen == [(5, 12), (10, 12), (12, 12)]
+
+
+def test_an_interrupted_rebuild_keeps_the_old_index(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+    search(archive, "cầu")
+    monkeypatch.setattr(searchindex, "LOG_CHUNK", 0)  # report progress from the first batch
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        TantivyIndex.build(archive, progress=interrupt)
+    monkeypatch.undo()
+    left = sorted(p.name for p in archive.path.parent.iterdir() if ".search" in p.name)
+    assert left == ["a.db.search", "a.db.search.lock"]  # no half-built directory
+    result = search(archive, "Đà Nẵng")
+    assert (result.engine, result.total) == ("tantivy", 5)
