@@ -47,7 +47,7 @@ from bench_search import machine, pct, query_sets, synthetic_articles
 
 from govarchive.archive import Archive, _fts_texts, attachments_search_text, search_key
 from govarchive.search import expressions, parse_query
-from govarchive.searchindex import PAIRS, _field, fts5_query
+from govarchive.searchindex import PAIRS, field_for, fts5_query
 
 COMPARED = ("<!-- bench_search_engine:start -->", "<!-- bench_search_engine:end -->")
 ALONE = ("<!-- bench_search_engine_alone:start -->", "<!-- bench_search_engine_alone:end -->")
@@ -135,7 +135,7 @@ class TantivyVocabulary:
 
     def fts_terms_present(self, terms: Iterable[str]) -> set[str]:
         """Which of these terms the index holds."""
-        return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq(_field("folded", [t]), t)}
+        return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq(field_for("folded", [t]), t)}
 
 
 def timed(fn: Any) -> tuple[float, Any]:

@@ -394,6 +394,9 @@ def _fts_texts(row: dict[str, Any], attachment_text: str = "") -> tuple[tuple[st
 #: hold it (see :meth:`Archive.search_text_batches`).
 SearchText = tuple[int, int, tuple[str, ...], tuple[str, ...]]
 
+# An article written to the full-text index, for the search index beside the archive (see TABLES["search_log"]).
+_SEARCH_LOG_INSERT = "insert into search_log (article_id, token) values (?, random())"
+
 
 @dataclass(frozen=True)
 class SearchDocument:
@@ -1698,8 +1701,7 @@ class Archive:
         cols = ", ".join(FTS_COLUMNS)
         marks = ", ".join("?" * len(FTS_COLUMNS))
         if not delete and tables == FTS_TABLES:
-            self.db.conn.execute("insert into search_log (article_id, token) values (?, random())",
-                                 [key & SEARCH_KEY_ID_MASK])
+            self.db.conn.execute(_SEARCH_LOG_INSERT, [key & SEARCH_KEY_ID_MASK])
         for table, values in ((tables[1], exact), (tables[0], folded)):
             if delete:
                 sql = f"insert into [{table}] ([{table}], rowid, {cols}) values ('delete', ?, {marks})"
@@ -1787,10 +1789,14 @@ class Archive:
                     continue
             if not batch:
                 return
+            if wanted is None:
+                which, params = "between ? and ?", [batch[0][0], batch[-1][0]]
+            else:  # scattered ids: a range would read the attachments of every article in between
+                which, params = f"in ({', '.join('?' * len(batch))})", [values[0] for values in batch]
             texts: dict[int, list[dict[str, Any]]] = {}
             for article_id, name, text in conn.execute(
-                    "select article_id, name, text from attachments where article_id between ? and ? and "
-                    f"{self._attachment_kind_sql()} order by article_id, position", [batch[0][0], batch[-1][0]]):
+                    f"select article_id, name, text from attachments where article_id {which} and "
+                    f"{self._attachment_kind_sql()} order by article_id, position", params):
                 texts.setdefault(article_id, []).append({"name": name, "text": text})
             docs = []
             for values in batch:
@@ -1963,11 +1969,11 @@ class Archive:
                              "values (?, ?, ?, ?, ?)",
                              [article_id, att["url"], att.get("name"), position, att.get("text")])
             self._write_citations(article_id, row)
-            if not index:
-                conn.execute("insert into search_log (article_id, token) values (?, random())", [article_id])
             if index:
                 pending.append((search_key(row.get("published"), article_id),
                                 *_fts_texts(row, attachments_search_text(attachments))))
+            else:  # logged by _fts_write when indexed
+                conn.execute(_SEARCH_LOG_INSERT, [article_id])
             count += 1
             if count % chunk == 0:
                 flush()

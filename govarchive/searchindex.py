@@ -134,27 +134,27 @@ class TantivyIndex:
     name = "tantivy"
     counts_with_pages = True  # a page's exact total costs nothing more than the page (one pass over the matches)
 
-    def __init__(self, archive: Archive, path: Path, index: Any) -> None:
+    def __init__(self, archive: Archive, path: Path, index: Any, state: dict[str, Any]) -> None:
         self.archive = archive
         self.path = path
         self.index = index
         self.schema = index.schema
+        self.state = state  # the state file as read when opened (``applied``: the last log row applied)
         self._searcher: Any = None
 
     # -- opening, building, catching up ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, archive: Archive, *, build: bool | None = None,
+    def open(cls, archive: Archive, *, build: bool | None = None, catch_up: bool = True,
              progress: Callable[[int, int], None] | None = None) -> TantivyIndex:
-        """The archive's index, caught up with the archive. A missing or unusable index is (re)built when
-        ``build`` is true, or when ``build`` is ``None`` and the archive has at most :data:`AUTO_BUILD_MAX`
-        articles; otherwise :class:`SearchIndexUnavailable` says why."""
-        db = archive_file(archive)
-        if db is None:
-            raise SearchIndexUnavailable("the archive is in memory")
+        """The archive's index, caught up with the archive (unless ``catch_up`` is false: :meth:`pending` then says
+        how far behind it is). A missing or unusable index is (re)built when ``build`` is true, or when ``build``
+        is ``None`` and the archive has at most :data:`AUTO_BUILD_MAX` articles; otherwise
+        :class:`SearchIndexUnavailable` says why."""
+        db, _uid = _identity(archive)
         path = index_dir(db)
         try:
-            return cls._checked(archive, path, progress)
+            return cls._checked(archive, path, progress, catch_up=catch_up)
         except SearchIndexBusy:
             raise
         except SearchIndexUnavailable as exc:
@@ -165,12 +165,9 @@ class TantivyIndex:
             return cls.build(archive, progress=progress)
 
     @classmethod
-    def _checked(cls, archive: Archive, path: Path,
-                 progress: Callable[[int, int], None] | None = None) -> TantivyIndex:
-        uid = archive.archive_uid()
-        if uid is None:
-            raise SearchIndexUnavailable(f"the archive predates the search log: run `govarchive index --db "
-                                         f"{archive.path}` once")
+    def _checked(cls, archive: Archive, path: Path, progress: Callable[[int, int], None] | None = None, *,
+                 catch_up: bool = True) -> TantivyIndex:
+        _db, uid = _identity(archive)
         state = _read_state(path)
         if state is None:
             raise SearchIndexUnavailable("the Tantivy index is missing")
@@ -189,21 +186,16 @@ class TantivyIndex:
             index = _open(path)
         except (ValueError, OSError) as exc:
             raise SearchIndexUnavailable(f"the Tantivy index cannot be opened ({exc})") from exc
-        self = cls(archive, path, index)
-        self.catch_up(state, progress=progress)
+        self = cls(archive, path, index, state)
+        if catch_up:
+            self.catch_up(progress=progress)
         return self
 
     @classmethod
     def build(cls, archive: Archive, *, progress: Callable[[int, int], None] | None = None) -> TantivyIndex:
         """Build the index from every article into a new directory, then put it in place of the old one (a search
         meanwhile uses the old one, or FTS5). Changes the archive gets during the build are applied after it."""
-        db = archive_file(archive)
-        if db is None:
-            raise SearchIndexUnavailable("the archive is in memory")
-        uid = archive.archive_uid()
-        if uid is None:
-            raise SearchIndexUnavailable(f"the archive predates the search log: run `govarchive index --db {db}` "
-                                         "once")
+        db, uid = _identity(archive)
         path = index_dir(db)
         if path.exists() and not path.is_dir():
             raise SearchIndexUnavailable(f"{path} is in the way of the Tantivy index: it is not a directory")
@@ -251,14 +243,14 @@ class TantivyIndex:
                 raise SearchIndexUnavailable(f"the Tantivy index could not be built in {path} ({exc})") from exc
             raise
 
-    def catch_up(self, state: dict[str, Any] | None = None, *,
-                 progress: Callable[[int, int], None] | None = None) -> int:
+    def pending(self) -> int:
+        """Log rows the archive has written since this index applied its last (0: in step)."""
+        return max(0, self.archive.search_log_position() - int(self.state.get("applied") or 0))
+
+    def catch_up(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Apply the archive's ``search_log`` rows this index has not applied yet; returns the articles updated.
         ``progress(rows applied, rows to apply)`` is called after each committed chunk of a long catch-up."""
-        state = state if state is not None else _read_state(self.path) or {}
-        position = self.archive.search_log_position()
-        if int(state.get("applied") or 0) >= position:
-            self.index.reload()
+        if not self.pending():
             return 0
         with _locked(self.path):
             return self._catch_up(progress)
@@ -289,6 +281,7 @@ class TantivyIndex:
                 applied = last
                 state = {**state, "applied": applied, "applied_entry": self.archive.search_log_entry(applied)}
                 _write_state(self.path, state)
+                self.state = state
                 updated += len(ids)
                 if progress and position - start > LOG_CHUNK:
                     progress(applied - start, position - start)
@@ -382,7 +375,7 @@ class TantivyIndex:
 
     def fts_terms_present(self, terms: Iterable[str]) -> set[str]:
         """Which of these terms the folded field holds."""
-        return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq(_field("folded", [t]), t)}
+        return {t for t in dict.fromkeys(terms) if self.searcher.doc_freq(field_for("folded", [t]), t)}
 
     def _filters(self, filters: dict[str, Any] | None) -> list[Any]:
         from tantivy import FieldType, Query
@@ -445,7 +438,7 @@ def fts5_query(expression: str, schema: Any, field: str, *, positive_only: bool 
         words = token.group("phrase")[1:-1].replace('""', '"').split()
         if not words:
             return Query.empty_query()
-        name = _field(field, words)
+        name = field_for(field, words)
         if token.group("star"):
             if len(words) == 1:
                 return Query.regex_query(schema, name, _regex_literal(words[0]) + ".*")
@@ -506,12 +499,24 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _field(field: str, words: list[str]) -> str:
+def field_for(field: str, words: list[str]) -> str:
     """The field holding these query words: the pairs field when they are syllable pairs (``da_nang``, or the
     ``_`` that breaks a chain of pairs), else the syllables field. A prefix of one syllable (``cua*``) goes to the
     syllables: every article with a pair starting ``cua`` has a syllable starting ``cua``, so the matches are the
     same as FTS5's, where syllables and pairs share one column."""
     return field + PAIRS if any(searchtext.PAIR_JOIN in w for w in words) else field
+
+
+def _identity(archive: Archive) -> tuple[Path, str]:
+    """``(database file, archive_uid)`` of the archive an index follows; :class:`SearchIndexUnavailable` when it
+    has none (in memory, or made before the search log)."""
+    db = archive_file(archive)
+    if db is None:
+        raise SearchIndexUnavailable("the archive is in memory")
+    uid = archive.archive_uid()
+    if uid is None:
+        raise SearchIndexUnavailable(f"the archive predates the search log: run `govarchive index --db {db}` once")
+    return db, uid
 
 
 def _read_state(path: Path) -> dict[str, Any] | None:

@@ -63,12 +63,14 @@ def _check_tantivy(db: str) -> bool:
     from govarchive.searchindex import SearchIndexUnavailable, TantivyIndex
 
     with Archive.open_existing(db) as archive:
-        try:
-            index = TantivyIndex.open(archive, build=False)
+        try:  # a check writes nothing: the index is not caught up, only measured
+            index = TantivyIndex.open(archive, build=False, catch_up=False)
         except SearchIndexUnavailable as exc:
             print(f"Tantivy index of {db}: not usable ({exc})")
             return False
-        print(f"Tantivy index of {db}: ready, {index.count():,} articles")
+        pending = index.pending()
+        print(f"Tantivy index of {db}: ready, {index.count():,} articles"
+              + (f" ({pending:,} changes to apply at the next search)" if pending else ""))
         return True
 
 
