@@ -296,3 +296,25 @@ def test_an_interrupted_rebuild_keeps_the_old_index(archive: Archive, monkeypatc
     assert left == ["a.db.search", "a.db.search.lock"]  # no half-built directory
     result = search(archive, "Đà Nẵng")
     assert (result.engine, result.total) == ("tantivy", 5)
+
+
+def test_search_does_not_build_fts5_first_when_the_tantivy_index_answers(tmp_path: Path) -> None:
+    """A large archive indexed by Tantivy only (FTS5 stale after a bulk import): `search` and `feed` answer at once
+    instead of building FTS5 first (over an hour at a million articles)."""
+    db = tmp_path / "bulk.db"
+    archive = Archive(db)
+    archive.bulk_insert_articles([{"url": f"https://x.gov.vn/{n}", "portal": "x", "title": "Đà Nẵng mở rộng",
+                                   "body_text": "Bài.", "published": "2024-03-01T08:00:00+07:00",
+                                   "content_hash": str(n)} for n in range(30)], index=False)
+    TantivyIndex.build(archive)
+    assert archive.search_index_status()[0] == "stale"
+    archive.close()
+    done = subprocess.run([*CLI, "search", "Đà Nẵng", "--format", "json", "--db", str(db)], cwd=ROOT,
+                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout)["engine"] == "tantivy", done.stderr
+    assert json.loads(done.stdout)["total"] == 30 and "building" not in done.stderr
+    feed = subprocess.run([*CLI, "feed", "Đà Nẵng", "-o", "-", "--db", str(db)], cwd=ROOT, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert feed.returncode == 0 and feed.stdout.count("<entry>") == 30, feed.stderr
+    with Archive.open_existing(db) as after:
+        assert after.search_index_status()[0] == "stale"  # FTS5 left for `govarchive index`

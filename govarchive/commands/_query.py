@@ -48,16 +48,18 @@ def index_command(db: str | Path) -> str:
     return f"govarchive index --db {db}"
 
 
-def open_searchable(db: str | Path, *, quiet: bool = False) -> Archive:
+def open_searchable(db: str | Path, *, quiet: bool = False, engine: str = "fts5") -> Archive:
     """Open ``db`` read-only with a ready full-text index.
 
-    When the index is missing, interrupted, outdated or out of step with the articles, it is (re)built first —
+    When the FTS5 index is missing, interrupted, outdated or out of step with the articles, it is (re)built first —
     with a progress bar on a terminal — provided the archive is writable and no crawl holds it; otherwise
-    :class:`ArchiveError` says exactly what to run.
+    :class:`ArchiveError` says exactly what to run. With ``engine`` ``auto`` or ``tantivy``
+    (:func:`govarchive.search.search`), a usable Tantivy index beside the archive is enough: FTS5 is then needed
+    only as the fallback, and is not built first (at a million articles that takes over an hour).
     """
     archive = Archive.open_existing(db)
     state, explanation = archive.search_index_status()
-    if state == "ready":
+    if state == "ready" or (engine != "fts5" and _tantivy_usable(archive)):
         return archive
     archive.close()
     from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
@@ -75,6 +77,17 @@ def open_searchable(db: str | Path, *, quiet: bool = False) -> Archive:
     finally:
         release_lock(db)
     return Archive.open_existing(db)
+
+
+def _tantivy_usable(archive: Archive) -> bool:
+    """Whether the Tantivy index beside ``archive`` can answer (opened and caught up, or built when small)."""
+    from govarchive.searchindex import SearchIndexUnavailable, TantivyIndex
+
+    try:
+        TantivyIndex.open(archive)
+    except SearchIndexUnavailable:
+        return False
+    return True
 
 
 def build_index(db: str | Path, explanation: str, *, quiet: bool = False) -> None:

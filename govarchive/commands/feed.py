@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     raw = " ".join(args.query)
     filters = filters_from_args(args)
-    with open_searchable(args.db) as archive:
+    with open_searchable(args.db, engine="auto") as archive:
         problem = check_portals(archive, args.portal)
         if problem:
             print(problem, file=sys.stderr)

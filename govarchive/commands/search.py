@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     open_ended_until(args)
     raw = " ".join(args.query)
-    archive = open_searchable(args.db)  # ArchiveError: reported by govarchive.cli.main
+    archive = open_searchable(args.db, engine=args.engine)  # ArchiveError: reported by govarchive.cli.main
     tty = args.format == "table" and sys.stdout.isatty()
     with archive:
         problem = check_portals(archive, args.portal)
