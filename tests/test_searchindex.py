@@ -300,7 +300,10 @@ def test_an_interrupted_rebuild_keeps_the_old_index(archive: Archive, monkeypatc
 
 def test_search_does_not_build_fts5_first_when_the_tantivy_index_answers(tmp_path: Path) -> None:
     """A large archive indexed by Tantivy only (FTS5 stale after a bulk import): `search` and `feed` answer at once
-    instead of building FTS5 first (over an hour at a million articles)."""
+    instead of building FTS5 first (over an hour at a million articles). "Large" is above AUTO_BUILD_MAX, set to 10
+    here; below it, a search rebuilds FTS5 in passing, as before (tests/test_cli_query.py)."""
+    large = [sys.executable, "-c", "import sys\nfrom govarchive import searchindex\nfrom govarchive.cli import "
+             "main\nsearchindex.AUTO_BUILD_MAX = 10\nsys.exit(main())"]
     db = tmp_path / "bulk.db"
     archive = Archive(db)
     archive.bulk_insert_articles([{"url": f"https://x.gov.vn/{n}", "portal": "x", "title": "Đà Nẵng mở rộng",
@@ -309,11 +312,11 @@ def test_search_does_not_build_fts5_first_when_the_tantivy_index_answers(tmp_pat
     TantivyIndex.build(archive)
     assert archive.search_index_status()[0] == "stale"
     archive.close()
-    done = subprocess.run([*CLI, "search", "Đà Nẵng", "--format", "json", "--db", str(db)], cwd=ROOT,
+    done = subprocess.run([*large, "search", "Đà Nẵng", "--format", "json", "--db", str(db)], cwd=ROOT,
                           env=clean_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and json.loads(done.stdout)["engine"] == "tantivy", done.stderr
     assert json.loads(done.stdout)["total"] == 30 and "building" not in done.stderr
-    feed = subprocess.run([*CLI, "feed", "Đà Nẵng", "-o", "-", "--db", str(db)], cwd=ROOT, env=clean_env(),
+    feed = subprocess.run([*large, "feed", "Đà Nẵng", "-o", "-", "--db", str(db)], cwd=ROOT, env=clean_env(),
                           capture_output=True, text=True, timeout=120)
     assert feed.returncode == 0 and feed.stdout.count("<entry>") == 30, feed.stderr
     with Archive.open_existing(db) as after:

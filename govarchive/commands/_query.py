@@ -54,12 +54,13 @@ def open_searchable(db: str | Path, *, quiet: bool = False, engine: str = "fts5"
     When the FTS5 index is missing, interrupted, outdated or out of step with the articles, it is (re)built first —
     with a progress bar on a terminal — provided the archive is writable and no crawl holds it; otherwise
     :class:`ArchiveError` says exactly what to run. With ``engine`` ``auto`` or ``tantivy``
-    (:func:`govarchive.search.search`), a usable Tantivy index beside the archive is enough: FTS5 is then needed
-    only as the fallback, and is not built first (at a million articles that takes over an hour).
+    (:func:`govarchive.search.search`) and an archive larger than the Tantivy index builds by itself
+    (``AUTO_BUILD_MAX``), a usable Tantivy index beside it is enough: FTS5 is then only the fallback, and is not
+    built first (at a million articles that takes over an hour).
     """
     archive = Archive.open_existing(db)
     state, explanation = archive.search_index_status()
-    if state == "ready" or (engine != "fts5" and _tantivy_usable(archive)):
+    if state == "ready" or (engine != "fts5" and _large_with_tantivy(archive)):
         return archive
     archive.close()
     from govarchive.locking import ArchiveLocked, acquire_lock, release_lock
@@ -79,13 +80,15 @@ def open_searchable(db: str | Path, *, quiet: bool = False, engine: str = "fts5"
     return Archive.open_existing(db)
 
 
-def _tantivy_usable(archive: Archive) -> bool:
-    """Whether the Tantivy index beside ``archive`` can answer (opened and caught up, or built when small)."""
-    from govarchive.searchindex import SearchIndexUnavailable, TantivyIndex
+def _large_with_tantivy(archive: Archive) -> bool:
+    """Whether ``archive`` is too large to rebuild its FTS5 index in passing and its Tantivy index can answer."""
+    from govarchive import searchindex
 
+    if archive.count("articles") <= searchindex.AUTO_BUILD_MAX:
+        return False
     try:
-        TantivyIndex.open(archive)
-    except SearchIndexUnavailable:
+        searchindex.TantivyIndex.open(archive, build=False)
+    except searchindex.SearchIndexUnavailable:
         return False
     return True
 
